@@ -1,0 +1,34 @@
+using System.Text.Json;
+
+namespace Notify.Modules.Abstractions.Messaging;
+
+/// <summary>An event one module publishes for others. Implementations are sealed records in a Contracts project.</summary>
+public interface IIntegrationEvent
+{
+    /// <summary>Explicit, versioned wire name, e.g. <c>access.tenant.created.v1</c>; never a CLR type name.</summary>
+    static abstract string EventType { get; }
+}
+
+/// <summary>What travels on the broker: the event data plus who, when and the W3C trace context.</summary>
+public sealed record IntegrationEventEnvelope(
+    Guid Id,
+    string Type,
+    Guid? TenantId,
+    DateTimeOffset OccurredAt,
+    string? TraceParent,
+    string? TraceState,
+    JsonElement Data);
+
+/// <summary>What a handler knows about the message it handles besides the event itself.</summary>
+public sealed record IntegrationEventContext(Guid EventId, string EventType, Guid? TenantId, DateTimeOffset OccurredAt);
+
+/// <summary>Handles one event type. Runs inside the consumer's transaction, after the inbox check.</summary>
+public interface IIntegrationEventHandler<in TEvent> where TEvent : IIntegrationEvent
+{
+    Task HandleAsync(TEvent integrationEvent, IntegrationEventContext context, CancellationToken cancellationToken);
+}
+
+internal static class MessagingJson
+{
+    public static readonly JsonSerializerOptions Options = JsonSerializerOptions.Web;
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace Notify.Modules.Abstractions.Messaging;
+
+/// <summary>
+/// Publishes a module's committed outbox rows to RabbitMQ and marks them sent. Rows are claimed with
+/// <c>FOR UPDATE SKIP LOCKED</c> inside a transaction that stays open until the broker confirmed the
+/// whole batch, so several relays share the work and a crash before the commit only leads to the batch
+/// being published again (consumers' inboxes drop the repeat). Wakes on LISTEN/NOTIFY, polls as a fallback.
+/// </summary>
+public sealed class OutboxRelay<TContext>(
+    IServiceScopeFactory scopes,
+    NpgsqlDataSource dataSource,
+    RabbitMqConnection rabbit,
+    RabbitMqTopology topology,
+    ILogger<OutboxRelay<TContext>> logger) : BackgroundService
+    where TContext : DbContext
+{
+    internal const int BatchSize = 200;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private string? _schema;
+    private IChannel? _channel;
+
+    internal string Schema => _schema ??= ReadSchema();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        NpgsqlConnection? listener = null;
+        var backoff = TimeSpan.Zero;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    listener ??= await ListenAsync(stoppingToken);
+                    while (await RelayOnceAsync(stoppingToken) == BatchSize)
+                    {
+                    }
+
+                    backoff = TimeSpan.Zero;
+                    await listener.WaitAsync(PollInterval, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex)
+                {
+                    backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, (backoff.TotalMilliseconds * 2) + 250));
+                    logger.LogWarning(ex, "Outbox relay for {Schema} failed; retrying in {Backoff}", Schema, backoff);
+                    if (listener is not null)
+                    {
+                        await listener.DisposeAsync();
+                        listener = null;
+                    }
+
+                    await Task.Delay(backoff, stoppingToken);
+                }
+            }
+        }
+        finally
+        {
+            if (listener is not null)
+            {
+                await listener.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Publishes one batch of unsent rows and marks them sent; returns how many.</summary>
+    internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = await LoadUnsentAsync(connection, transaction, cancellationToken);
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        await PublishAsync(rows, cancellationToken);
+        await MarkSentAsync(connection, transaction, rows, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        MessagingTelemetry.Published.Add(rows.Count, new KeyValuePair<string, object?>("schema", Schema));
+        return rows.Count;
+    }
+
+    internal async Task<IReadOnlyList<OutboxMessage>> LoadUnsentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT id, type, tenant_id, occurred_at, payload::text, trace_parent, trace_state
+            FROM "{Schema}".{OutboxExtensions.OutboxTable}
+            WHERE sent_at IS NULL
+            ORDER BY id
+            LIMIT {BatchSize}
+            FOR UPDATE SKIP LOCKED
+            """, connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<OutboxMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new OutboxMessage
+            {
+                Id = reader.GetGuid(0),
+                Type = reader.GetString(1),
+                TenantId = reader.IsDBNull(2) ? null : reader.GetGuid(2),
+                OccurredAt = reader.GetFieldValue<DateTimeOffset>(3),
+                Payload = reader.GetString(4),
+                TraceParent = reader.IsDBNull(5) ? null : reader.GetString(5),
+                TraceState = reader.IsDBNull(6) ? null : reader.GetString(6),
+            });
+        }
+
+        return rows;
+    }
+
+    /// <summary>Publishes every row and waits for the broker's confirms of the whole batch.</summary>
+    internal async Task PublishAsync(IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        var channel = await GetChannelAsync(cancellationToken);
+        try
+        {
+            var confirms = new List<Task>(rows.Count);
+            foreach (var row in rows)
+            {
+                using var activity = MessagingTelemetry.Source.StartActivity(
+                    $"{row.Type} publish", ActivityKind.Producer, MessagingTelemetry.ParentFrom(row.TraceParent, row.TraceState));
+                activity?.SetTag("messaging.system", "rabbitmq");
+                activity?.SetTag("messaging.message.id", row.Id.ToString());
+
+                var properties = new BasicProperties
+                {
+                    MessageId = row.Id.ToString(),
+                    Type = row.Type,
+                    ContentType = "application/json",
+                    DeliveryMode = DeliveryModes.Persistent,
+                    Timestamp = new AmqpTimestamp(row.OccurredAt.ToUnixTimeSeconds()),
+                    Headers = new Dictionary<string, object?>
+                    {
+                        [MessagingTelemetry.TraceParentHeader] = activity?.Id ?? row.TraceParent,
+                        [MessagingTelemetry.TraceStateHeader] = activity?.TraceStateString ?? row.TraceState,
+                    },
+                };
+                confirms.Add(channel.BasicPublishAsync(RabbitMqTopology.EventsExchange, row.Type, mandatory: false, properties, Serialize(row), cancellationToken).AsTask());
+            }
+
+            await Task.WhenAll(confirms);
+        }
+        catch
+        {
+            await DropChannelAsync();
+            throw;
+        }
+    }
+
+    internal async Task MarkSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""UPDATE "{Schema}".{OutboxExtensions.OutboxTable} SET sent_at = now() WHERE id = ANY($1)""", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await DropChannelAsync();
+    }
+
+    private static byte[] Serialize(OutboxMessage row)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", row.Id);
+            writer.WriteString("type", row.Type);
+            if (row.TenantId is { } tenantId)
+            {
+                writer.WriteString("tenantId", tenantId);
+            }
+
+            writer.WriteString("occurredAt", row.OccurredAt);
+            writer.WriteString("traceParent", row.TraceParent);
+            writer.WriteString("traceState", row.TraceState);
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(row.Payload, skipInputValidation: true);
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private async Task<NpgsqlConnection> ListenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"LISTEN {OutboxExtensions.OutboxChannel(Schema)}", connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)
+    {
+        if (_channel is { IsOpen: true } open)
+        {
+            return open;
+        }
+
+        await DropChannelAsync();
+        var connection = await rabbit.GetAsync(cancellationToken);
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
+            cancellationToken);
+        await topology.DeclareAsync(channel, cancellationToken);
+        _channel = channel;
+        return channel;
+    }
+
+    private async Task DropChannelAsync()
+    {
+        var channel = Interlocked.Exchange(ref _channel, null);
+        if (channel is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await channel.DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // The channel is already broken; disposing it only releases local state.
+        }
+    }
+
+    private string ReadSchema()
+    {
+        using var scope = scopes.CreateScope();
+        return scope.ServiceProvider.GetRequiredService<TContext>().Model.GetDefaultSchema()
+            ?? throw new InvalidOperationException($"{typeof(TContext).Name} must set a default schema.");
+    }
+}

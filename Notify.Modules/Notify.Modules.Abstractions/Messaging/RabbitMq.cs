@@ -1,0 +1,177 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Notify.Modules.Abstractions.Modules;
+using RabbitMQ.Client;
+
+namespace Notify.Modules.Abstractions.Messaging;
+
+/// <summary>
+/// One AMQP connection per process, created on demand and replaced when it drops. Automatic recovery
+/// is off on purpose: the relay and consumers re-declare topology and re-subscribe themselves, which
+/// also covers a broker that was down when the process started.
+/// </summary>
+public sealed class RabbitMqConnection(string connectionString, string clientName, ILogger<RabbitMqConnection> logger) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private IConnection? _connection;
+
+    public bool IsOpen => _connection is { IsOpen: true };
+
+    public async Task<IConnection> GetAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is { IsOpen: true } open)
+        {
+            return open;
+        }
+
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_connection is { IsOpen: true } current)
+            {
+                return current;
+            }
+
+            if (_connection is not null)
+            {
+                await DisposeQuietlyAsync(_connection);
+            }
+
+            var factory = new ConnectionFactory
+            {
+                Uri = new Uri(connectionString),
+                AutomaticRecoveryEnabled = false,
+                TopologyRecoveryEnabled = false,
+                ClientProvidedName = clientName,
+                RequestedHeartbeat = TimeSpan.FromSeconds(15),
+            };
+            _connection = await factory.CreateConnectionAsync(cancellationToken);
+            logger.LogInformation("Connected to RabbitMQ at {Host}:{Port}", factory.HostName, factory.Port);
+            return _connection;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await DisposeQuietlyAsync(_connection);
+        }
+
+        _lock.Dispose();
+    }
+
+    private static async Task DisposeQuietlyAsync(IConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // A dead connection may throw on close; there is nothing left to release.
+        }
+    }
+}
+
+/// <summary>A consumer's queue and the event type bound to it.</summary>
+public sealed record ConsumerSubscription(string Queue, string EventType);
+
+/// <summary>
+/// Exchanges and queues: a durable topic exchange for events, quorum queues per consumer, and a
+/// dead-letter exchange for messages that fail too often. Declared by every publisher and consumer,
+/// so no event is published before the queues that want it exist.
+/// </summary>
+public sealed class RabbitMqTopology(IEnumerable<ConsumerSubscription> subscriptions)
+{
+    public const string EventsExchange = "notify.events";
+    public const string DeadLetterExchange = "notify.dead-letter";
+    public const string DeadLetterQueue = "notify.dead-letter";
+    public const int DeliveryLimit = 10;
+
+    public IReadOnlyList<ConsumerSubscription> Subscriptions { get; } = subscriptions.ToList();
+
+    public async Task DeclareAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        await channel.ExchangeDeclareAsync(EventsExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.QueueDeclareAsync(DeadLetterQueue, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(DeadLetterQueue, DeadLetterExchange, routingKey: "", cancellationToken: cancellationToken);
+
+        foreach (var subscription in Subscriptions)
+        {
+            await channel.QueueDeclareAsync(subscription.Queue, durable: true, exclusive: false, autoDelete: false,
+                arguments: new Dictionary<string, object?>
+                {
+                    ["x-queue-type"] = "quorum",
+                    ["x-dead-letter-exchange"] = DeadLetterExchange,
+                    ["x-delivery-limit"] = DeliveryLimit,
+                },
+                cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(subscription.Queue, EventsExchange, subscription.EventType, cancellationToken: cancellationToken);
+        }
+    }
+}
+
+internal sealed class RabbitMqHealthCheck(RabbitMqConnection connection) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await connection.GetAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, "RabbitMQ is unreachable.", ex);
+        }
+    }
+}
+
+public static class MessagingServiceCollectionExtensions
+{
+    internal static IServiceCollection AddRabbitMqMessaging(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(sp => new RabbitMqConnection(
+            configuration.GetConnectionString(ModuleHostExtensions.RabbitMqConnectionName)
+                ?? throw new InvalidOperationException($"Connection string '{ModuleHostExtensions.RabbitMqConnectionName}' is missing."),
+            sp.GetRequiredService<IHostEnvironment>().ApplicationName,
+            sp.GetRequiredService<ILogger<RabbitMqConnection>>()));
+        services.AddSingleton<RabbitMqTopology>();
+        services.AddHealthChecks().AddCheck<RabbitMqHealthCheck>("rabbitmq");
+        return services;
+    }
+
+    /// <summary>Runs a relay that publishes <typeparamref name="TContext"/>'s outbox (Worker only).</summary>
+    public static IServiceCollection AddOutboxRelay<TContext>(this IServiceCollection services)
+        where TContext : Microsoft.EntityFrameworkCore.DbContext
+    {
+        services.AddSingleton<OutboxRelay<TContext>>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay<TContext>>());
+        return services;
+    }
+
+    /// <summary>
+    /// Subscribes <typeparamref name="THandler"/> to <typeparamref name="TEvent"/> through its own quorum queue
+    /// <paramref name="queue"/>, with an inbox in <typeparamref name="TContext"/>'s schema (Worker only).
+    /// </summary>
+    public static IServiceCollection AddIntegrationEventHandler<TContext, TEvent, THandler>(this IServiceCollection services, string queue)
+        where TContext : Microsoft.EntityFrameworkCore.DbContext
+        where TEvent : IIntegrationEvent
+        where THandler : class, IIntegrationEventHandler<TEvent>
+    {
+        services.AddScoped<THandler>();
+        services.AddSingleton(new ConsumerSubscription(queue, TEvent.EventType));
+        services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IntegrationEventConsumer<TContext, TEvent, THandler>>(sp, queue));
+        return services;
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Abstractions.Tenancy;
+
+namespace Notify.Modules.Abstractions.Modules;
+
+public static class ModuleHostExtensions
+{
+    /// <summary>Connection string names the AppHost provides to every host.</summary>
+    public const string DatabaseConnectionName = "notify";
+    public const string RedisConnectionName = "redis";
+    public const string RabbitMqConnectionName = "rabbitmq";
+
+    /// <summary>Registers the shared kernel and then each module's side for <paramref name="role"/>.</summary>
+    public static IHostApplicationBuilder AddNotifyModules(this IHostApplicationBuilder builder, HostRole role, params IModule[] modules)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddScoped<TenantContext>();
+        builder.Services.AddScoped<ITenantContext>(sp => sp.GetRequiredService<TenantContext>());
+        builder.AddNpgsqlDataSource(DatabaseConnectionName);
+
+        if (role is HostRole.Api or HostRole.Worker)
+        {
+            builder.AddRedisClient(RedisConnectionName);
+            builder.Services.AddRabbitMqMessaging(builder.Configuration);
+        }
+
+        builder.Services.AddSingleton<IReadOnlyList<IModule>>(modules);
+        foreach (var module in modules)
+        {
+            module.Register(builder, role);
+        }
+
+        return builder;
+    }
+}

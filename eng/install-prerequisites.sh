@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Notify needs on a fresh Debian 12 machine: the servers the AppHost and the tests run
+# locally when no container engine is available, and the .NET local tools (smtp4dev, dotnet-ef).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+command -v redis-server >/dev/null || missing+=(redis-server)
+ls /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
+command -v setpriv >/dev/null || missing+=(util-linux)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Installing starts no service without systemd: the AppHost and tests start each server themselves.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+dotnet tool restore >/dev/null
+echo "Prerequisites ready."
