@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Notify.Modules.Abstractions.Http;
+
+/// <summary>RFC 9457 problem details written outside an endpoint (authentication, rate limiting).</summary>
+public static class Problems
+{
+    /// <summary>Base of the stable <c>type</c> URIs; the part after it names the problem.</summary>
+    public const string TypeBase = "https://notify.dev/problems/";
+
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string type)
+    {
+        context.Response.StatusCode = status;
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Title = title,
+            Detail = detail,
+            Type = TypeBase + type,
+            Instance = context.Request.Path,
+        };
+        problem.Extensions["traceId"] = context.TraceIdentifier;
+        var service = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await service.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+}
+
+/// <summary>Problem results returned by endpoints, with stable <c>type</c>s.</summary>
+public static class ProblemResults
+{
+    public static IResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, "Not found", detail, "not-found");
+
+    public static IResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, "Conflict", detail, "conflict");
+
+    public static IResult Unprocessable(string detail) => Create(StatusCodes.Status422UnprocessableEntity, "Unprocessable request", detail, "unprocessable");
+
+    private static IResult Create(int status, string title, string detail, string type) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Problems.TypeBase + type);
+}
