@@ -1,0 +1,43 @@
+using Notify.AppHost;
+using Notify.AppHost.Infrastructure;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Stable local URLs so people and scripts find the API and the SMTP sink without reading logs;
+// "0" picks a free port (the tests do, so they never clash with a running AppHost).
+var apiPort = Port(builder.Configuration["Notify:ApiPort"], 5080);
+var smtpUiPort = Port(builder.Configuration["Notify:SmtpUiPort"], 5081);
+
+var infra = builder.AddNotifyInfrastructure(smtpUiPort);
+var bootstrapKey = builder.AddBootstrapAdminKey();
+
+var migrations = builder.AddProject<Projects.Notify_Migrations>("migrations")
+    .WithReference(infra.Database, NotifyInfrastructureExtensions.DatabaseName).WaitFor(infra.Database)
+    .WithEnvironment("Notify__BootstrapAdminKey", bootstrapKey);
+
+var api = builder.AddProject<Projects.Notify_Api>("api")
+    .WithHttpEndpoint(port: apiPort, name: "http")
+    .WithExternalHttpEndpoints()
+    .WithInfrastructure(infra)
+    .WaitForCompletion(migrations)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Notify_Worker>("worker")
+    .WithHttpEndpoint(name: "http")
+    .WithInfrastructure(infra)
+    .WaitForCompletion(migrations)
+    .WithHttpHealthCheck("/health");
+
+if (builder.ExecutionContext.IsRunMode)
+{
+    StartupBanner.PrintWhenReady(builder, infra, api, BootstrapAdminKey.Value(builder));
+}
+
+builder.Build().Run();
+
+static int? Port(string? configured, int fallback) => configured switch
+{
+    null or "" => fallback,
+    "0" => null,
+    _ => int.Parse(configured, System.Globalization.CultureInfo.InvariantCulture),
+};

@@ -1,0 +1,13 @@
+using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Access;
+
+namespace Notify.Modules;
+
+/// <summary>
+/// The modules this deployment runs. Linked into the API, the Worker and the migration step, so all
+/// three always load the same list.
+/// </summary>
+internal static class ModuleCatalog
+{
+    public static IModule[] All => [new AccessModule()];
+}
