@@ -30,6 +30,7 @@ builder.AddProject<Projects.Notify_Worker>("worker")
 
 if (builder.ExecutionContext.IsRunMode)
 {
+    builder.LogResourceStates();
     StartupBanner.PrintWhenReady(builder, infra, api, BootstrapAdminKey.Value(builder));
 }
 
