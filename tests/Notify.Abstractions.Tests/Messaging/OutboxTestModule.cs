@@ -1,0 +1,73 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Notify.Modules.Abstractions.Data;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Abstractions.Modules;
+
+namespace Notify.Abstractions.Tests.Messaging;
+
+public sealed record OutboxTestEvent(Guid Marker) : IIntegrationEvent
+{
+    public static string EventType => "test.outbox.v1";
+}
+
+public sealed class HandledEvent
+{
+    public Guid Id { get; init; }
+    public Guid Marker { get; init; }
+}
+
+internal sealed class OutboxTestDbContext(DbContextOptions<OutboxTestDbContext> options) : DbContext(options)
+{
+    public const string Schema = "outbox_test";
+
+    public DbSet<HandledEvent> Handled => Set<HandledEvent>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.HasDefaultSchema(Schema);
+        modelBuilder.AddOutboxAndInbox();
+        modelBuilder.Entity<HandledEvent>().ToTable("handled_events");
+    }
+}
+
+/// <summary>Records every event it handles; a second row for one marker would mean a duplicate got through.</summary>
+internal sealed class RecordingHandler(OutboxTestDbContext db) : IIntegrationEventHandler<OutboxTestEvent>
+{
+    public Task HandleAsync(OutboxTestEvent integrationEvent, IntegrationEventContext context, CancellationToken cancellationToken)
+    {
+        db.Handled.Add(new HandledEvent { Id = Guid.CreateVersion7(), Marker = integrationEvent.Marker });
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A module as real modules are built: its DbContext, an outbox relay, and a consumer with an inbox.</summary>
+internal sealed class OutboxTestModule(string queue, bool runRelay) : IModule
+{
+    public string Name => OutboxTestDbContext.Schema;
+
+    public void Register(IHostApplicationBuilder builder, HostRole role)
+    {
+        builder.AddModuleDbContext<OutboxTestDbContext>(OutboxTestDbContext.Schema);
+        if (runRelay)
+        {
+            builder.Services.AddOutboxRelay<OutboxTestDbContext>();
+        }
+        else
+        {
+            // Resolvable for driving by hand, but not running as a hosted service.
+            builder.Services.AddSingleton<OutboxRelay<OutboxTestDbContext>>();
+        }
+
+        builder.Services.AddIntegrationEventHandler<OutboxTestDbContext, OutboxTestEvent, RecordingHandler>(queue);
+    }
+
+    public async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>();
+        await db.Database.EnsureCreatedAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(OutboxExtensions.NotifyTriggerSql(OutboxTestDbContext.Schema), cancellationToken);
+    }
+}

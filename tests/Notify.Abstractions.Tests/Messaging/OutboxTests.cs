@@ -1,0 +1,175 @@
+using System.Diagnostics.Metrics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Abstractions.Modules;
+using Notify.Testing;
+using Npgsql;
+
+namespace Notify.Abstractions.Tests.Messaging;
+
+[Collection(InfrastructureCollection.Name)]
+public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly string _queue = $"test.outbox.{Guid.NewGuid():N}";
+    private IHost _host = null!;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Event_written_in_a_rolled_back_transaction_is_never_published()
+    {
+        await StartAsync(runRelay: true);
+        var rolledBack = Guid.NewGuid();
+        var committed = Guid.NewGuid();
+
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>();
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            db.AddIntegrationEvent(new OutboxTestEvent(rolledBack), null, TimeProvider.System);
+            await db.SaveChangesAsync();
+            await transaction.RollbackAsync();
+        }
+
+        await PublishAsync(committed);
+
+        // Events are relayed in commit order, so once the later one was handled the earlier one had its chance.
+        await WaitUntilAsync(async () => (await HandledAsync(committed)) == 1);
+        Assert.Equal(0, await HandledAsync(rolledBack));
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.outbox_messages WHERE payload->>'marker' = '{rolledBack}'"));
+    }
+
+    [Fact]
+    public async Task Event_written_while_rabbitmq_is_down_is_published_once_it_is_back()
+    {
+        await StartAsync(runRelay: true);
+        await PublishAsync(Guid.NewGuid()); // the consumer and relay are connected before the outage
+        await WaitUntilAsync(async () => await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.handled_events") == 1);
+
+        await infrastructure.RabbitMq.StopAsync();
+        var duringOutage = Guid.NewGuid();
+        try
+        {
+            await PublishAsync(duringOutage); // the API side never needs the broker: this commits
+            Assert.Equal(1, await ScalarAsync<long>(
+                $"SELECT count(*) FROM {OutboxTestDbContext.Schema}.outbox_messages WHERE sent_at IS NULL AND payload->>'marker' = '{duringOutage}'"));
+        }
+        finally
+        {
+            await infrastructure.StartRabbitMqAgainAsync();
+        }
+
+        await WaitUntilAsync(async () => (await HandledAsync(duringOutage)) == 1);
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.outbox_messages WHERE sent_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Relay_crash_between_publish_and_mark_sent_leads_to_a_redelivery_the_inbox_drops()
+    {
+        var duplicatesDropped = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "notify.inbox.duplicates")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "queue" && (string?)tag.Value == _queue)
+                {
+                    Interlocked.Add(ref duplicatesDropped, (int)value);
+                }
+            }
+        });
+        listener.Start();
+
+        await StartAsync(runRelay: false);
+        var marker = Guid.NewGuid();
+        await PublishAsync(marker);
+        var relay = _host.Services.GetRequiredService<OutboxRelay<OutboxTestDbContext>>();
+
+        // First relay pass: claims and publishes the row, then "crashes" before marking it sent.
+        var dataSource = _host.Services.GetRequiredService<NpgsqlDataSource>();
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var rows = await relay.LoadUnsentAsync(connection, transaction, CancellationToken.None);
+            Assert.Single(rows);
+            await relay.PublishAsync(rows, CancellationToken.None);
+        }
+
+        await WaitUntilAsync(async () => (await HandledAsync(marker)) == 1);
+
+        // The next pass finds the row still unsent and publishes it again.
+        Assert.Equal(1, await relay.RelayOnceAsync(CancellationToken.None));
+        await WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref duplicatesDropped) == 1));
+
+        Assert.Equal(1, await HandledAsync(marker));
+        Assert.Equal(1, await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.inbox_messages WHERE consumer = '{_queue}'"));
+        Assert.Equal(0, await relay.RelayOnceAsync(CancellationToken.None));
+    }
+
+    private async Task StartAsync(bool runRelay)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = await infrastructure.CreateDatabaseAsync("outbox"),
+            [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
+            [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var module = new OutboxTestModule(_queue, runRelay);
+        builder.AddNotifyModules(HostRole.Worker, module);
+        _host = builder.Build();
+        await module.MigrateAsync(_host.Services, CancellationToken.None);
+        await _host.StartAsync();
+    }
+
+    private async Task PublishAsync(Guid marker)
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>();
+        db.AddIntegrationEvent(new OutboxTestEvent(marker), null, TimeProvider.System);
+        await db.SaveChangesAsync();
+    }
+
+    private async Task<int> HandledAsync(Guid marker)
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>().Handled.CountAsync(h => h.Marker == marker);
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var command = _host.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        while (!await condition())
+        {
+            await Task.Delay(50, cts.Token);
+        }
+    }
+}
