@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Notify.AppHost.Infrastructure;
 
 /// <summary>How the AppHost gets PostgreSQL, Redis, RabbitMQ and the SMTP sink.</summary>
-internal enum InfrastructureMode
+public enum InfrastructureMode
 {
     /// <summary>Containers when a container runtime answers, else local executables.</summary>
     Auto,

@@ -13,7 +13,7 @@ namespace Notify.Modules.Access.Data.Migrations
 {
     [DbContext(typeof(AccessDbContext))]
     [Migration("20261124140721_Initial")]
-    partial class Initial
+    internal partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
