@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Abstractions.Scheduling;
+using Npgsql;
 
 namespace Notify.Migrations;
 
@@ -22,6 +24,8 @@ internal sealed class MigrationRunner(
                 await module.MigrateAsync(services, stoppingToken);
             }
 
+            logger.LogInformation("Creating the Quartz job store in schema {Schema}", QuartzSchema.Schema);
+            await QuartzSchema.EnsureCreatedAsync(services.GetRequiredService<NpgsqlDataSource>(), stoppingToken);
             logger.LogInformation("All {Count} modules migrated", modules.Count);
         }
         catch (Exception ex)
