@@ -16,6 +16,9 @@ public sealed class HandledEvent
 {
     public Guid Id { get; init; }
     public Guid Marker { get; init; }
+
+    /// <summary>The trace the handler ran in.</summary>
+    public string? TraceId { get; init; }
 }
 
 internal sealed class OutboxTestDbContext(DbContextOptions<OutboxTestDbContext> options) : DbContext(options)
@@ -37,7 +40,12 @@ internal sealed class RecordingHandler(OutboxTestDbContext db) : IIntegrationEve
 {
     public Task HandleAsync(OutboxTestEvent integrationEvent, IntegrationEventContext context, CancellationToken cancellationToken)
     {
-        db.Handled.Add(new HandledEvent { Id = Guid.CreateVersion7(), Marker = integrationEvent.Marker });
+        db.Handled.Add(new HandledEvent
+        {
+            Id = Guid.CreateVersion7(),
+            Marker = integrationEvent.Marker,
+            TraceId = System.Diagnostics.Activity.Current?.TraceId.ToHexString(),
+        });
         return Task.CompletedTask;
     }
 }

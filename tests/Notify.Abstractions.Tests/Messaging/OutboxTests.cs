@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -125,6 +126,32 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
         Assert.Equal(1, await HandledAsync(marker));
         Assert.Equal(1, await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.inbox_messages WHERE consumer = '{_queue}'"));
         Assert.Equal(0, await relay.RelayOnceAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Trace_of_the_writing_request_continues_through_relay_and_consumer()
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("Notify.", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var requestSource = new ActivitySource("Notify.Tests.Request");
+
+        await StartAsync(runRelay: true);
+        var marker = Guid.NewGuid();
+        string requestTraceId;
+        using (var request = requestSource.StartActivity("POST /v1/example", ActivityKind.Server))
+        {
+            requestTraceId = request!.TraceId.ToHexString();
+            await PublishAsync(marker);
+        }
+
+        await WaitUntilAsync(async () => (await HandledAsync(marker)) == 1);
+        await using var scope = _host.Services.CreateAsyncScope();
+        var handled = await scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>().Handled.SingleAsync(h => h.Marker == marker);
+        Assert.Equal(requestTraceId, handled.TraceId);
     }
 
     private async Task StartAsync(bool runRelay)
