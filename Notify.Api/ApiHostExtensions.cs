@@ -50,8 +50,8 @@ internal static class ApiHostExtensions
                 p.AllowDuplicateErrors = true;
                 p.IndicateErrorCode = false;
                 p.IndicateErrorSeverity = false;
-                p.TypeValue = Problems.TypeBase + "validation";
-                p.TitleValue = "The request is not valid";
+                // Transformers, not just values: FastEndpoints' default transformers would replace the values.
+                p.TypeTransformer = _ => Problems.TypeBase + "validation";
                 p.TitleTransformer = _ => "The request is not valid";
             });
         });

@@ -38,6 +38,7 @@ public sealed class HostingTests(NotifyApp notify)
         var response = await client.PostAsync("/v1/api-keys", content);
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("JSON", problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("https://notify.dev/problems/validation", problem.GetProperty("type").GetString());
     }
 
     [Fact]
