@@ -33,10 +33,11 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         var backoff = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
         {
+            IChannel? channel = null;
             try
             {
                 var connection = await rabbit.GetAsync(stoppingToken);
-                await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+                channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
                 await topology.DeclareAsync(channel, stoppingToken);
                 await channel.BasicQosAsync(0, Prefetch, global: false, stoppingToken);
 
@@ -65,6 +66,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, (backoff.TotalMilliseconds * 2) + 250));
                 logger.LogWarning(ex, "Consumer for {Queue} failed; retrying in {Backoff}", queue, backoff);
                 await Task.Delay(backoff, stoppingToken);
+            }
+            finally
+            {
+                if (channel is not null)
+                {
+                    await RabbitMqChannels.CloseQuietlyAsync(channel);
+                }
             }
         }
     }

@@ -235,14 +235,7 @@ public sealed class OutboxRelay<TContext>(
             return;
         }
 
-        try
-        {
-            await channel.DisposeAsync();
-        }
-        catch (Exception)
-        {
-            // The channel is already broken; disposing it only releases local state.
-        }
+        await RabbitMqChannels.CloseQuietlyAsync(channel);
     }
 
     private string ReadSchema()

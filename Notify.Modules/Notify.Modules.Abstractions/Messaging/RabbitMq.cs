@@ -16,6 +16,8 @@ namespace Notify.Modules.Abstractions.Messaging;
 public sealed class RabbitMqConnection(string connectionString, string clientName, ILogger<RabbitMqConnection> logger) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
+    internal static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(2);
+
     private IConnection? _connection;
 
     public bool IsOpen => _connection is { IsOpen: true };
@@ -72,6 +74,9 @@ public sealed class RabbitMqConnection(string connectionString, string clientNam
     {
         try
         {
+            // A short close: at shutdown the broker may already be gone, and waiting out the protocol's
+            // default timeout would hold the whole host for many seconds.
+            await connection.CloseAsync(ShutdownTimeout);
             await connection.DisposeAsync();
         }
         catch (Exception)
@@ -118,6 +123,25 @@ public sealed class RabbitMqTopology(IEnumerable<ConsumerSubscription> subscript
                 cancellationToken: cancellationToken);
             await channel.QueueBindAsync(subscription.Queue, EventsExchange, subscription.EventType, cancellationToken: cancellationToken);
         }
+    }
+}
+
+internal static class RabbitMqChannels
+{
+    /// <summary>Closes a channel without waiting long for a broker that may be gone.</summary>
+    public static async Task CloseQuietlyAsync(IChannel channel)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(RabbitMqConnection.ShutdownTimeout);
+            await channel.CloseAsync(Constants.ReplySuccess, "closing", abort: true, timeout.Token);
+        }
+        catch (Exception)
+        {
+            // Already closed or unreachable; nothing is left to release on the broker.
+        }
+
+        channel.Dispose();
     }
 }
 
