@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using FluentValidation;
 
 namespace Notify.Modules.Abstractions.Http;
 
@@ -37,5 +38,23 @@ public static class Cursor
         var items = rows.Take(limit).Select(map).ToList();
         var next = rows.Count > limit ? Encode(key(rows[limit - 1])) : null;
         return new CursorPage<TOut>(items, next);
+    }
+}
+
+/// <summary>Query parameters every list endpoint takes: <c>?limit=&amp;cursor=</c>.</summary>
+public abstract record PagedRequest
+{
+    [FastEndpoints.QueryParam] public string? Cursor { get; init; }
+    [FastEndpoints.QueryParam] public int Limit { get; init; } = Http.Cursor.DefaultLimit;
+}
+
+public static class PagedRequestValidation
+{
+    /// <summary>Adds the paging rules (limit range, a cursor this API issued) to a list endpoint's validator.</summary>
+    public static void AddPagingRules<T>(this AbstractValidator<T> validator) where T : PagedRequest
+    {
+        validator.RuleFor(x => x.Limit).InclusiveBetween(1, Cursor.MaxLimit);
+        validator.RuleFor(x => x.Cursor).Must(c => c is null || Cursor.TryDecode(c, out _))
+            .WithMessage("cursor is not a value returned as nextCursor by this endpoint.");
     }
 }

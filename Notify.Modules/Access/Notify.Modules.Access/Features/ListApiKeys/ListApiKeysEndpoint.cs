@@ -1,5 +1,4 @@
 using FastEndpoints;
-using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
@@ -8,10 +7,8 @@ using Notify.Modules.Access.Data;
 
 namespace Notify.Modules.Access.Features.ListApiKeys;
 
-public sealed record ListApiKeysRequest
+public sealed record ListApiKeysRequest : PagedRequest
 {
-    [QueryParam] public string? Cursor { get; init; }
-    [QueryParam] public int Limit { get; init; } = Abstractions.Http.Cursor.DefaultLimit;
     [QueryParam] public bool IncludeRevoked { get; init; }
 }
 
@@ -19,9 +16,7 @@ internal sealed class ListApiKeysValidator : Validator<ListApiKeysRequest>
 {
     public ListApiKeysValidator()
     {
-        RuleFor(x => x.Limit).InclusiveBetween(1, Abstractions.Http.Cursor.MaxLimit);
-        RuleFor(x => x.Cursor).Must(c => c is null || Abstractions.Http.Cursor.TryDecode(c, out _))
-            .WithMessage("cursor is not a value returned as nextCursor by this endpoint.");
+        this.AddPagingRules();
     }
 }
 

@@ -1,5 +1,4 @@
 using FastEndpoints;
-using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
@@ -8,10 +7,8 @@ using Notify.Modules.Access.Data;
 
 namespace Notify.Modules.Access.Features.ListAuditLog;
 
-public sealed record ListAuditLogRequest
+public sealed record ListAuditLogRequest : PagedRequest
 {
-    [QueryParam] public string? Cursor { get; init; }
-    [QueryParam] public int Limit { get; init; } = Abstractions.Http.Cursor.DefaultLimit;
 
     /// <summary>Only entries of this action, e.g. <c>api_key.revoked</c>.</summary>
     [QueryParam] public string? Action { get; init; }
@@ -24,9 +21,7 @@ internal sealed class ListAuditLogValidator : Validator<ListAuditLogRequest>
 {
     public ListAuditLogValidator()
     {
-        RuleFor(x => x.Limit).InclusiveBetween(1, Abstractions.Http.Cursor.MaxLimit);
-        RuleFor(x => x.Cursor).Must(c => c is null || Abstractions.Http.Cursor.TryDecode(c, out _))
-            .WithMessage("cursor is not a value returned as nextCursor by this endpoint.");
+        this.AddPagingRules();
     }
 }
 
