@@ -1,5 +1,6 @@
 using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Access;
+using Notify.Modules.Templates;
 
 namespace Notify.Modules;
 
@@ -9,5 +10,5 @@ namespace Notify.Modules;
 /// </summary>
 internal static class ModuleCatalog
 {
-    public static IModule[] All => [new AccessModule()];
+    public static IModule[] All => [new AccessModule(), new TemplatesModule()];
 }

@@ -34,8 +34,10 @@ public static class ProblemResults
 
     public static IResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, "Conflict", detail, "conflict");
 
-    public static IResult Unprocessable(string detail) => Create(StatusCodes.Status422UnprocessableEntity, "Unprocessable request", detail, "unprocessable");
+    /// <summary>422: the request is well-formed but breaks a rule; <paramref name="extensions"/> carries details such as field errors.</summary>
+    public static IResult Unprocessable(string detail, IDictionary<string, object?>? extensions = null) =>
+        Create(StatusCodes.Status422UnprocessableEntity, "Unprocessable request", detail, "unprocessable", extensions);
 
-    private static IResult Create(int status, string title, string detail, string type) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Problems.TypeBase + type);
+    private static IResult Create(int status, string title, string detail, string type, IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Problems.TypeBase + type, extensions: extensions);
 }
