@@ -109,6 +109,26 @@ public sealed class PublishedTemplateTests(Infrastructure infrastructure) : IAsy
         await Assert.ThrowsAsync<TemplateRenderException>(() => SmsAsync(sender));
     }
 
+    [Fact]
+    public async Task Renders_are_counted_as_template_usage()
+    {
+        var templateId = await CreateAsync("Hello {{ name }}");
+        var sender = _sender.Services.GetRequiredService<ITemplates>();
+        for (var i = 0; i < 3; i++)
+        {
+            await SmsAsync(sender);
+        }
+
+        long StoredCount()
+        {
+            using var scope = _sender.Services.CreateScope();
+            return scope.ServiceProvider.GetRequiredService<TemplatesDbContext>().Templates.Single(t => t.Id == templateId).UsageCount;
+        }
+
+        await _sender.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        Assert.Equal(3, StoredCount());
+    }
+
     private async Task<string?> SmsAsync(ITemplates templates) =>
         (await templates.RenderAsync(new RenderRequest(_tenant, "greeting", Channels.Sms, "en", JsonDocument.Parse("""{"name":"Ann"}""").RootElement), CancellationToken.None)).Text;
 
