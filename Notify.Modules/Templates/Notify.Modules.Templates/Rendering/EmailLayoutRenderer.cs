@@ -28,11 +28,11 @@ internal sealed partial class EmailLayoutRenderer
         // Keyed by content: a changed layout (a new deployment, a hot reload) can never hit an old compiled entry.
         _layoutKey = "email-layout-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(source)));
         _engine = new RazorLightEngineBuilder()
-            // RazorLight compiles against the references of its "operating assembly". By default that is the entry
-            // assembly, whose deps.json only lists them when the host sets PreserveCompilationContext (test hosts
-            // and most apps do not). This module has no deps.json of its own, so RazorLight walks its references
-            // instead, which works in every host.
-            .SetOperatingAssembly(typeof(EmailLayoutRenderer).Assembly)
+            // RazorLight compiles against the references of an "operating assembly", by default the entry assembly,
+            // read from its deps.json; that lists them only when the host sets PreserveCompilationContext (test hosts
+            // and our apps do not). RazorLight's own assembly has no deps.json, so RazorLight walks its references
+            // instead: exactly what a layout needs (Razor runtime, Microsoft.CSharp for dynamic), in any host.
+            .SetOperatingAssembly(typeof(RazorLightEngine).Assembly)
             .UseNoProject()
             .AddDynamicTemplates(new Dictionary<string, string> { [_layoutKey] = source })
             .UseMemoryCachingProvider()

@@ -33,24 +33,17 @@ internal static partial class HtmlToText
         var output = new StringBuilder(html.Length);
         var links = new Stack<(string? Href, int Start)>();
         var position = 0;
-        foreach (Match tag in TagRegex().Matches(html))
+        while (NextTag(html, position) is { } tag)
         {
-            if (tag.Index < position)
-            {
-                // Inside content skipped as hidden (a <p> in a script string).
-                continue;
-            }
-
-            AppendText(output, html.AsSpan(position, tag.Index - position));
-            position = tag.Index + tag.Length;
-            if (tag.Groups["comment"].Success)
+            AppendText(output, html.AsSpan(position, tag.Start - position));
+            position = tag.End;
+            if (tag.Name is null)
             {
                 continue;
             }
 
-            var name = tag.Groups["name"].Value;
-            var closing = tag.Groups["close"].Success;
-            if (!closing && HiddenTags.Contains(name))
+            var name = tag.Name;
+            if (!tag.Closing && HiddenTags.Contains(name))
             {
                 // Skip to the matching end tag; a missing one hides the rest, as a browser would.
                 var end = html.IndexOf("</" + name, position, StringComparison.OrdinalIgnoreCase);
@@ -60,16 +53,16 @@ internal static partial class HtmlToText
 
             if (name.Equals("a", StringComparison.OrdinalIgnoreCase))
             {
-                if (!closing)
+                if (!tag.Closing)
                 {
-                    links.Push((Attribute(tag.Groups["attributes"].Value, "href"), output.Length));
+                    links.Push((Attribute(tag.Attributes, "href"), output.Length));
                 }
                 else if (links.TryPop(out var link))
                 {
                     AppendLinkTarget(output, link.Href, link.Start);
                 }
             }
-            else if (name.Equals("li", StringComparison.OrdinalIgnoreCase) && !closing)
+            else if (name.Equals("li", StringComparison.OrdinalIgnoreCase) && !tag.Closing)
             {
                 Break(output, 1);
                 output.Append("- ");
@@ -77,14 +70,14 @@ internal static partial class HtmlToText
             else if (name.Equals("td", StringComparison.OrdinalIgnoreCase) || name.Equals("th", StringComparison.OrdinalIgnoreCase))
             {
                 // Cells of one row read as one line, separated like words.
-                if (closing)
+                if (tag.Closing)
                 {
                     output.Append(' ');
                 }
             }
             else if (name.Equals("img", StringComparison.OrdinalIgnoreCase))
             {
-                var alt = Attribute(tag.Groups["attributes"].Value, "alt");
+                var alt = Attribute(tag.Attributes, "alt");
                 if (!string.IsNullOrWhiteSpace(alt))
                 {
                     AppendText(output, alt);
@@ -104,6 +97,66 @@ internal static partial class HtmlToText
         return Tidy(output.ToString());
     }
 
+    /// <summary>A tag from <c>Start</c> up to (not including) <c>End</c>; a comment has no name.</summary>
+    private readonly record struct Tag(int Start, int End, string? Name, bool Closing, string Attributes);
+
+    // A hand-written scan rather than a regex: this runs for every email without a text part, and a regex with
+    // quoted-attribute alternation was most of the conversion's cost.
+    private static Tag? NextTag(string html, int from)
+    {
+        for (var start = html.IndexOf('<', from); start >= 0; start = html.IndexOf('<', start + 1))
+        {
+            if (html.AsSpan(start).StartsWith("<!--", StringComparison.Ordinal))
+            {
+                var close = html.IndexOf("-->", start + 4, StringComparison.Ordinal);
+                return new Tag(start, close < 0 ? html.Length : close + 3, null, false, "");
+            }
+
+            var at = start + 1;
+            var closing = at < html.Length && html[at] == '/';
+            if (closing)
+            {
+                at++;
+            }
+
+            var nameStart = at;
+            while (at < html.Length && char.IsAsciiLetterOrDigit(html[at]))
+            {
+                at++;
+            }
+
+            // "<" not followed by a tag name ("a < b", "<3") is text.
+            if (at == nameStart || !char.IsAsciiLetter(html[nameStart]))
+            {
+                continue;
+            }
+
+            var attributesStart = at;
+            var quote = '\0';
+            // The tag ends at the first ">" outside a quoted attribute value (title="a > b").
+            for (; at < html.Length; at++)
+            {
+                var c = html[at];
+                if (quote != '\0')
+                {
+                    quote = c == quote ? '\0' : quote;
+                }
+                else if (c is '"' or '\'')
+                {
+                    quote = c;
+                }
+                else if (c == '>')
+                {
+                    break;
+                }
+            }
+
+            return new Tag(start, Math.Min(at + 1, html.Length), html[nameStart..attributesStart], closing, html[attributesStart..at]);
+        }
+
+        return null;
+    }
+
     // Text between tags: HTML whitespace (including source line breaks) collapses to one space, entities decode.
     private static void AppendText(StringBuilder output, ReadOnlySpan<char> raw)
     {
@@ -112,13 +165,42 @@ internal static partial class HtmlToText
             return;
         }
 
-        var decoded = WebUtility.HtmlDecode(WhitespaceRegex().Replace(raw.ToString(), " ")).Replace('\u00A0', ' ');
-        if (decoded.StartsWith(' ') && (output.Length == 0 || output[^1] is ' ' or '\n'))
+        var collapsed = CollapseWhitespace(raw, trimStart: output.Length == 0 || output[^1] is ' ' or '\n');
+        if (collapsed.Contains('&', StringComparison.Ordinal))
         {
-            decoded = decoded.TrimStart(' ');
+            collapsed = WebUtility.HtmlDecode(collapsed);
         }
 
-        output.Append(decoded);
+        output.Append(collapsed.Replace('\u00A0', ' '));
+    }
+
+    private static string CollapseWhitespace(ReadOnlySpan<char> raw, bool trimStart)
+    {
+        var result = new StringBuilder(raw.Length);
+        var pendingSpace = false;
+        foreach (var c in raw)
+        {
+            if (c is ' ' or '\t' or '\r' or '\n' or '\f')
+            {
+                pendingSpace = true;
+                continue;
+            }
+
+            if (pendingSpace && (result.Length > 0 || !trimStart))
+            {
+                result.Append(' ');
+            }
+
+            pendingSpace = false;
+            result.Append(c);
+        }
+
+        if (pendingSpace && (result.Length > 0 || !trimStart))
+        {
+            result.Append(' ');
+        }
+
+        return result.ToString();
     }
 
     private static void AppendLinkTarget(StringBuilder output, string? href, int textStart)
@@ -199,14 +281,8 @@ internal static partial class HtmlToText
         return null;
     }
 
-    [GeneratedRegex(@"<!--.*?-->(?<comment>)|<(?<close>/)?(?<name>[a-zA-Z][a-zA-Z0-9]*)(?<attributes>(?:[^>""']|""[^""]*""|'[^']*')*)/?>", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
-    private static partial Regex TagRegex();
-
     [GeneratedRegex(@"(?<name>[^\s=/>]+)\s*=\s*(?:""(?<dq>[^""]*)""|'(?<sq>[^']*)'|(?<bare>[^\s>]+))", RegexOptions.CultureInvariant)]
     private static partial Regex AttributeRegex();
-
-    [GeneratedRegex(@"[ \t\r\n\f]+", RegexOptions.CultureInvariant)]
-    private static partial Regex WhitespaceRegex();
 
     [GeneratedRegex(@"\n{3,}", RegexOptions.CultureInvariant)]
     private static partial Regex ExtraBlankLinesRegex();

@@ -18,6 +18,23 @@ internal static class LiquidFilters
     private const double DaysPerMonth = 30.44;
     private const double DaysPerYear = 365.25;
 
+    // Named styles map to the culture's standard patterns; anything else is a .NET format string ("dd MMM yyyy HH:mm").
+    // The first entry is the default when no argument is given.
+    private static readonly (string Name, string Format)[] DateFormats = [("long", "D"), ("short", "d")];
+    private static readonly (string Name, string Format)[] DateTimeFormats = [("long", "f"), ("short", "g"), ("full", "F")];
+    private static readonly (string Name, string Format)[] TimeFormats = [("short", "t"), ("long", "T")];
+
+    /// <summary>
+    /// Adds, replacing Fluid's own format_date and format_number:
+    /// <list type="bullet">
+    /// <item><c>format_date</c> ('long' default, 'short', or a .NET format), <c>format_datetime</c> ('long', 'short',
+    /// 'full'), <c>format_time</c> ('short', 'long'): ISO-8601 strings, DateTimeOffset, Unix seconds or 'now'.</item>
+    /// <item><c>relative_time</c>: "in 3 days", "2 hours ago" from the render's clock.</item>
+    /// <item><c>currency</c>: <c>{{ total | currency: 'EUR' }}</c>, laid out by the recipient's culture.</item>
+    /// <item><c>format_number</c>: <c>format_number: 2</c> for two decimals, or a .NET format ('P1'); none keeps the value's own decimals.</item>
+    /// </list>
+    /// Liquid's <c>default</c> and <c>json</c> (and Shopify's <c>money</c>) come with Fluid.
+    /// </summary>
     public static void Register(FilterCollection filters)
     {
         filters.AddFilter("format_date", (input, arguments, context) => FormatDate(input, arguments, context, DateFormats));
@@ -27,12 +44,6 @@ internal static class LiquidFilters
         filters.AddFilter("currency", Currency);
         filters.AddFilter("format_number", FormatNumber);
     }
-
-    // Named styles map to the culture's standard patterns; anything else is a .NET format string ("dd MMM yyyy HH:mm").
-    // The first entry is the default when no argument is given.
-    private static readonly (string Name, string Format)[] DateFormats = [("long", "D"), ("short", "d")];
-    private static readonly (string Name, string Format)[] DateTimeFormats = [("long", "f"), ("short", "g"), ("full", "F")];
-    private static readonly (string Name, string Format)[] TimeFormats = [("short", "t"), ("long", "T")];
 
     private static ValueTask<FluidValue> FormatDate(FluidValue input, FilterArguments arguments, TemplateContext context, (string Name, string Format)[] styles)
     {
@@ -128,6 +139,7 @@ internal static class LiquidFilters
             format = argument.Type == FluidValues.Number
                 ? "N" + Math.Clamp((int)argument.ToNumberValue(), 0, 20).ToString(CultureInfo.InvariantCulture)
                 : argument.ToStringValue();
+            LiquidLimits.CheckNumberFormat(format);
         }
 
         try

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -9,7 +10,6 @@ using System.Text.RegularExpressions;
 using System.Text.Unicode;
 using Fluid;
 using Fluid.Filters;
-using Fluid.Values;
 using Microsoft.Extensions.FileProviders;
 using Notify.Modules.Templates.Contracts;
 
@@ -23,23 +23,14 @@ namespace Notify.Modules.Templates.Rendering;
 /// <remarks>
 /// What a template can reach is deliberately small. Data is plain dictionaries, lists and primitives, and the
 /// default member access strategy exposes no .NET members, so <c>{{ user.GetType }}</c> renders nothing. No files
-/// are exposed, so include and render fail. Loops are bounded by <see cref="MaxSteps"/> and every string a
-/// template builds or writes by <see cref="MaxOutputLength"/>.
+/// are exposed, so include and render fail. Work and memory are bounded by <see cref="LiquidLimits"/>, and
+/// nesting that would overflow the stack of Fluid's parser is refused by <see cref="LiquidStructure"/> before parsing.
 /// Encoding: only the email HTML is HTML-encoded. Every other field is rendered as written, including the JSON
 /// fields (push data, webhook body): authors put string values through the <c>json</c> filter, which quotes and
 /// escapes them (<c>{"name": {{ user.name | json }}}</c>), and the result must parse as JSON or the render fails.
 /// </remarks>
 internal sealed partial class LiquidRenderer
 {
-    /// <summary>Statements one field may execute; a loop iteration costs about two.</summary>
-    internal const int MaxSteps = 100_000;
-
-    /// <summary>Nesting depth; includes are unavailable, so only deeply nested blocks count.</summary>
-    internal const int MaxRecursion = 20;
-
-    /// <summary>Characters one field may render, and the longest string a filter or capture may produce.</summary>
-    internal const int MaxOutputLength = 1_000_000;
-
     // Every version of every template of every tenant that renders here; clearing on overflow is crude but keeps
     // memory bounded, and a cleared entry costs one parse.
     private const int MaxCachedTemplates = 20_000;
@@ -47,6 +38,11 @@ internal sealed partial class LiquidRenderer
 
     // Accented letters stay as they are; only what HTML treats specially (< > & " ' and such) is escaped.
     private static readonly HtmlEncoder HtmlEncoder = HtmlEncoder.Create(UnicodeRanges.All);
+
+    // Hashing a 2 KB body costs more than rendering a short field. A template version held in memory renders many
+    // times with the same string instances, so each instance's hash is remembered; strings are immutable, and an
+    // entry goes when its string does.
+    private static readonly ConditionalWeakTable<string, string> SourceHashes = new();
 
     private static readonly ConcurrentDictionary<string, CultureInfo> Cultures = new(StringComparer.OrdinalIgnoreCase);
     private static readonly ConcurrentDictionary<string, TimeZoneInfo> TimeZones = new(StringComparer.OrdinalIgnoreCase);
@@ -174,8 +170,6 @@ internal sealed partial class LiquidRenderer
             // UnsafeMemberAccessStrategy: it would let a template walk from any value to its type and assembly.
             MemberAccessStrategy = new DefaultMemberAccessStrategy(),
             FileProvider = new NullFileProvider(),
-            MaxSteps = MaxSteps,
-            MaxRecursion = MaxRecursion,
             CultureInfo = CultureInfo.InvariantCulture,
             TimeZone = TimeZoneInfo.Utc,
             // The json filter keeps letters such as "ã" readable instead of "\u00E3"; quotes and < > & stay escaped.
@@ -183,33 +177,13 @@ internal sealed partial class LiquidRenderer
         };
         options.Filters.WithMoneyFilters();
         LiquidFilters.Register(options.Filters);
-        foreach (var (name, filter) in options.Filters.ToList())
-        {
-            options.Filters.AddFilter(name, LimitLength(filter));
-        }
-
-        // A capture that doubles itself in a loop grows exponentially long before MaxSteps notices.
-        options.Captured = (_, value, _) => ValueTask.FromResult(EnsureShortEnough(value));
+        LiquidLimits.Apply(options);
         // A caller may hand over its own read-only dictionary; Fluid only sees IDictionary as a Liquid hash.
         options.ValueConverters.Add(value => value is IReadOnlyDictionary<string, object?> map and not IDictionary<string, object?>
             ? map.ToDictionary(StringComparer.Ordinal)
             : null);
         return options;
     }
-
-    // Doubling a string with append in a loop takes 30 steps to reach gigabytes, so every filter result is checked.
-    private static FilterDelegate LimitLength(FilterDelegate filter) => (input, arguments, context) =>
-    {
-        var result = filter(input, arguments, context);
-        return result.IsCompletedSuccessfully ? ValueTask.FromResult(EnsureShortEnough(result.Result)) : Awaited(result);
-
-        static async ValueTask<FluidValue> Awaited(ValueTask<FluidValue> pending) => EnsureShortEnough(await pending);
-    };
-
-    private static FluidValue EnsureShortEnough(FluidValue value) =>
-        value is StringValue && value.ToStringValue().Length > MaxOutputLength
-            ? throw new InvalidOperationException($"A value in the template grew longer than {MaxOutputLength} characters.")
-            : value;
 
     private string RenderText(string channel, string field, string source, RenderContext context) =>
         RenderField(channel, field, source, context, NullEncoder.Default);
@@ -250,7 +224,7 @@ internal sealed partial class LiquidRenderer
             TimeZone = ResolveTimeZone(context.TimeZone),
             Now = () => now,
         };
-        using var writer = new BoundedStringWriter(MaxOutputLength, source.Length + 256);
+        using var writer = new BoundedStringWriter(LiquidLimits.MaxLength, source.Length + 256);
         try
         {
             // Every filter and accessor here is synchronous, so this completes at once; the sync path of Fluid's own
@@ -283,23 +257,34 @@ internal sealed partial class LiquidRenderer
         IOException => "templates cannot load other templates or files (include, render).",
         // Fluid reports MaxSteps with its recursion message, which misleads authors about the cause.
         InvalidOperationException when exception.Message.Contains("maximum level of recursion", StringComparison.Ordinal) =>
-            $"the template did too much work (more than {MaxSteps} steps or {MaxRecursion} nested levels); look for very long or nested loops.",
+            $"the template did too much work (more than {LiquidLimits.MaxSteps} steps or {LiquidLimits.MaxRecursion} nested levels); look for very long or nested loops.",
         _ => exception.Message,
     };
 
     private bool TryGetTemplate(string source, out IFluidTemplate template, out string error)
     {
-        var key = Hash(source);
+        var key = SourceHashes.GetValue(source, Hash);
         if (_templates.TryGetValue(key, out template!))
         {
             error = "";
             return true;
         }
 
+        // Checked before Fluid sees the source: what this rejects would overflow the stack in Fluid's parser.
+        if (LiquidStructure.Check(source) is { } problem)
+        {
+            var (line, column) = LineAndColumn(source, problem.Index);
+            template = null!;
+            error = $"{problem.Message} at ({line}:{column})";
+            return false;
+        }
+
         if (!_parser.TryParse(source, out template, out error))
         {
             return false;
         }
+
+        template = LiquidLimits.BoundRanges(template);
 
         if (_templates.Count >= MaxCachedTemplates)
         {
@@ -341,15 +326,13 @@ internal sealed partial class LiquidRenderer
     private static (int Line, int Column) Locate(string source, Regex pattern)
     {
         var match = pattern.Match(source);
-        if (!match.Success)
-        {
-            return (1, 1);
-        }
+        return match.Success ? LineAndColumn(source, match.Index) : (1, 1);
+    }
 
-        var before = source.AsSpan(0, match.Index);
-        var line = before.Count('\n') + 1;
-        var column = match.Index - (before.LastIndexOf('\n') + 1) + 1;
-        return (line, column);
+    private static (int Line, int Column) LineAndColumn(string source, int index)
+    {
+        var before = source.AsSpan(0, Math.Min(index, source.Length));
+        return (before.Count('\n') + 1, before.Length - (before.LastIndexOf('\n') + 1) + 1);
     }
 
     private static Regex FilterPattern(string filter) => new($@"\|\s*{Regex.Escape(filter)}(?!\w)", RegexOptions.CultureInvariant);

@@ -26,10 +26,17 @@ internal sealed class LiquidTemplateInspector : AstVisitor
         return inspector;
     }
 
-    // The base visitor passes null for absent parts (a for without limit); every override below relies on this guard.
-    public override Statement Visit(Statement statement) => statement is null ? statement! : base.Visit(statement);
+    public override Expression VisitOtherExpression(Expression expression)
+    {
+        // Ranges are rewritten after parsing (see LiquidLimits); their bounds can be variables: (1..count).
+        if (expression is BoundedRangeExpression range)
+        {
+            Visit(range.From);
+            Visit(range.To);
+        }
 
-    public override Expression Visit(Expression expression) => expression is null ? expression! : base.Visit(expression);
+        return expression;
+    }
 
     protected override Expression VisitMemberExpression(MemberExpression memberExpression)
     {
@@ -39,8 +46,16 @@ internal sealed class LiquidTemplateInspector : AstVisitor
             Variables.Add(root.Identifier);
         }
 
-        // Indexers can hold variables of their own: items[selected].
-        return base.VisitMemberExpression(memberExpression);
+        // Indexers can hold variables of their own, items[selected]; the base visitor does not descend into them.
+        foreach (var segment in memberExpression.Segments)
+        {
+            if (segment is IndexerSegment indexer)
+            {
+                Visit(indexer.Expression);
+            }
+        }
+
+        return memberExpression;
     }
 
     protected override Expression VisitFilterExpression(FilterExpression filterExpression)

@@ -32,7 +32,7 @@ internal sealed class TemplateRendering(LiquidRenderer liquid, EmailLayoutRender
             var email = liquid.RenderEmail(
                 variant.Content.Email ?? throw new Contracts.TemplateRenderException($"The '{variant.Locale}' variant has no email content."), context);
             var html = await layout.WrapAsync(email.Html, new EmailLayoutModel(
-                brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, email.Preheader, unsubscribeUrl));
+                brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, email.Preheader, unsubscribeUrl, variant.Locale));
             return new RenderedMessage(Channels.Email, variant.Locale, Subject: email.Subject, Html: html, Text: email.Text);
         }
         catch (LiquidRenderException ex)
