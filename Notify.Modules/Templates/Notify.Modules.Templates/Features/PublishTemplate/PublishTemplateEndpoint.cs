@@ -29,16 +29,10 @@ internal sealed class PublishTemplateEndpoint(TemplatesDbContext db, PublishedTe
 
     public override async Task HandleAsync(PublishTemplateRequest req, CancellationToken ct)
     {
-        var template = await db.FindAsync(tenant.TenantId, req.Key, ct);
+        var (template, problem) = await db.FindEditableAsync(tenant.TenantId, req.Key, ct);
         if (template is null)
         {
-            await Send.ResultAsync(TemplateLookup.NotFound(req.Key));
-            return;
-        }
-
-        if (template.ArchivedAt is not null)
-        {
-            await Send.ResultAsync(ProblemResults.Conflict($"Template '{req.Key}' is archived."));
+            await Send.ResultAsync(problem!);
             return;
         }
 

@@ -27,16 +27,10 @@ internal sealed class RollbackTemplateEndpoint(TemplatesDbContext db, PublishedT
 
     public override async Task HandleAsync(RollbackTemplateRequest req, CancellationToken ct)
     {
-        var template = await db.FindAsync(tenant.TenantId, req.Key, ct);
+        var (template, problem) = await db.FindEditableAsync(tenant.TenantId, req.Key, ct);
         if (template is null)
         {
-            await Send.ResultAsync(TemplateLookup.NotFound(req.Key));
-            return;
-        }
-
-        if (template.ArchivedAt is not null)
-        {
-            await Send.ResultAsync(ProblemResults.Conflict($"Template '{req.Key}' is archived."));
+            await Send.ResultAsync(problem!);
             return;
         }
 

@@ -38,22 +38,16 @@ internal sealed class UpdateDraftEndpoint(TemplatesDbContext db, LiquidRenderer 
 
     public override async Task HandleAsync(UpdateDraftRequest req, CancellationToken ct)
     {
-        var template = await db.FindAsync(tenant.TenantId, req.Key, ct);
+        var (template, problem) = await db.FindEditableAsync(tenant.TenantId, req.Key, ct);
         if (template is null)
         {
-            await Send.ResultAsync(TemplateLookup.NotFound(req.Key));
+            await Send.ResultAsync(problem!);
             return;
         }
 
-        if (template.ArchivedAt is not null)
+        if (ContentRules.Check(template.Channels, req.Variants, liquid) is { } invalid)
         {
-            await Send.ResultAsync(ProblemResults.Conflict($"Template '{req.Key}' is archived."));
-            return;
-        }
-
-        if (ContentRules.Check(template.Channels, req.Variants, liquid) is { } problem)
-        {
-            await Send.ResultAsync(problem);
+            await Send.ResultAsync(invalid);
             return;
         }
 
