@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Notify.Modules.Abstractions.Messaging;
@@ -18,7 +19,11 @@ public static class ModuleHostExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<TenantContext>();
         builder.Services.AddScoped<ITenantContext>(sp => sp.GetRequiredService<TenantContext>());
-        builder.AddNpgsqlDataSource(DatabaseConnectionName);
+        // Trace database commands that are part of a request, message or job; background polling (outbox
+        // relays, LISTEN keep-alives) runs outside any activity and would bury real traces in one-span noise.
+        builder.AddNpgsqlDataSource(DatabaseConnectionName, configureDataSourceBuilder: dataSource => dataSource.ConfigureTracing(tracing => tracing
+            .ConfigureCommandFilter(_ => Activity.Current is not null)
+            .ConfigureBatchFilter(_ => Activity.Current is not null)));
 
         if (role is HostRole.Api or HostRole.Worker)
         {
