@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Aspire.Hosting.ApplicationModel;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -21,6 +23,8 @@ public sealed class NotifyApp : IAsyncLifetime
 
     public Uri ApiAddress { get; private set; } = null!;
 
+    private readonly ConcurrentQueue<string> _apiLog = new();
+
     public async Task InitializeAsync()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Notify_AppHost>(
@@ -29,6 +33,7 @@ public sealed class NotifyApp : IAsyncLifetime
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
 
         App = await builder.BuildAsync();
+        CollectApiLog();
         using var cts = new CancellationTokenSource(StartTimeout);
         await App.StartAsync(cts.Token);
         await Task.WhenAll(
@@ -44,6 +49,28 @@ public sealed class NotifyApp : IAsyncLifetime
             await App.StopAsync();
             await App.DisposeAsync();
         }
+    }
+
+    /// <summary>The API's recent log lines, to explain an unexpected answer in a test failure.</summary>
+    public string ApiLogTail(int lines = 60) => string.Join('\n', _apiLog.TakeLast(lines));
+
+    private void CollectApiLog()
+    {
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        _ = Task.Run(async () =>
+        {
+            await foreach (var batch in logs.WatchAsync("api"))
+            {
+                foreach (var line in batch)
+                {
+                    _apiLog.Enqueue(line.Content);
+                    while (_apiLog.Count > 500)
+                    {
+                        _apiLog.TryDequeue(out _);
+                    }
+                }
+            }
+        });
     }
 
     /// <summary>A client for the API, authenticated with <paramref name="key"/> if given.</summary>

@@ -32,10 +32,11 @@ public sealed class TemplatesTests(NotifyApp notify)
         return notify.Client(adminKey);
     }
 
-    private static async Task<JsonElement> PreviewAsync(HttpClient client, string key, object body)
+    private async Task<JsonElement> PreviewAsync(HttpClient client, string key, object body)
     {
         var response = await client.PostAsJsonAsync($"/v1/templates/{key}/preview", body);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.StatusCode == HttpStatusCode.OK,
+            $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}\n--- api log ---\n{notify.ApiLogTail()}");
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 

@@ -28,6 +28,7 @@ public sealed class TemplatesModule : IModule
 
         builder.Services.AddSingleton<LiquidRenderer>();
         builder.Services.AddSingleton<EmailLayoutRenderer>();
+        builder.Services.AddHostedService<LayoutWarmUp>();
         builder.Services.AddSingleton<TemplateRendering>();
         builder.Services.AddSingleton<PublishedTemplateCache>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PublishedTemplateCache>());

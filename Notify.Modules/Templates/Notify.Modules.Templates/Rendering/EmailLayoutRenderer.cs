@@ -39,8 +39,25 @@ internal sealed partial class EmailLayoutRenderer
             .Build();
     }
 
-    /// <summary>Compiles the layout ahead of the first email, which would otherwise wait a second or two for Roslyn.</summary>
-    public async Task WarmUpAsync() => await _engine.CompileTemplateAsync(_layoutKey);
+    private readonly Lock _compileGate = new();
+    private Task? _compiled;
+
+    /// <summary>
+    /// Compiles the layout once per process (concurrent first callers share one compilation; a failed one is
+    /// retried by the next caller). Called at startup, so no email waits a second or two for Roslyn.
+    /// </summary>
+    public Task WarmUpAsync()
+    {
+        lock (_compileGate)
+        {
+            if (_compiled is null || _compiled.IsFaulted || _compiled.IsCanceled)
+            {
+                _compiled = _engine.CompileTemplateAsync(_layoutKey);
+            }
+
+            return _compiled;
+        }
+    }
 
     /// <summary>The complete email HTML: <paramref name="contentHtml"/> (trusted, already encoded) inside the layout.</summary>
     public async Task<string> WrapAsync(string contentHtml, EmailLayoutModel model)
@@ -48,6 +65,7 @@ internal sealed partial class EmailLayoutRenderer
         ArgumentNullException.ThrowIfNull(contentHtml);
         ArgumentNullException.ThrowIfNull(model);
         // Each call gets a fresh page instance from the cached compiled type, so concurrent renders do not share state.
+        await WarmUpAsync();
         var page = await _engine.CompileTemplateAsync(_layoutKey);
         return await _engine.RenderTemplateAsync(page, ToView(contentHtml, model));
     }
