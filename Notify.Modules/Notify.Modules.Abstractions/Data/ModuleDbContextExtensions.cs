@@ -26,3 +26,20 @@ public static class ModuleDbContextExtensions
             .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable, schema))
             .UseSnakeCaseNamingConvention();
 }
+
+/// <summary>
+/// Base for a module's design-time factory, so <c>dotnet ef migrations add</c> builds the model (with the
+/// module's schema and history table) without a running database or host.
+/// </summary>
+public abstract class ModuleDesignTimeFactory<TContext>(string schema, Func<DbContextOptions<TContext>, TContext> create)
+    : Microsoft.EntityFrameworkCore.Design.IDesignTimeDbContextFactory<TContext>
+    where TContext : DbContext
+{
+    public TContext CreateDbContext(string[] args)
+    {
+        // Only the model is built; no connection is opened.
+        var options = new DbContextOptionsBuilder<TContext>();
+        options.UseModuleDefaults(NpgsqlDataSource.Create("Host=localhost;Database=notify"), schema);
+        return create(options.Options);
+    }
+}

@@ -1,9 +1,7 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Design;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Access.Domain;
-using Npgsql;
 
 namespace Notify.Modules.Access.Data;
 
@@ -52,14 +50,4 @@ internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options)
 }
 
 /// <summary>Lets <c>dotnet ef migrations add</c> build the model without a running database.</summary>
-internal sealed class AccessDbContextDesignFactory : IDesignTimeDbContextFactory<AccessDbContext>
-{
-    public AccessDbContext CreateDbContext(string[] args)
-    {
-        // Design time only builds the model; no connection is opened.
-        var dataSource = NpgsqlDataSource.Create("Host=localhost;Database=notify");
-        var options = new DbContextOptionsBuilder<AccessDbContext>();
-        options.UseModuleDefaults(dataSource, AccessDbContext.Schema);
-        return new AccessDbContext(options.Options);
-    }
-}
+internal sealed class AccessDbContextDesignFactory() : ModuleDesignTimeFactory<AccessDbContext>(AccessDbContext.Schema, o => new AccessDbContext(o));

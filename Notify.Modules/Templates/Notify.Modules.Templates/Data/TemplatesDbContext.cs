@@ -1,11 +1,9 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
-using Microsoft.EntityFrameworkCore.Design;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Templates.Domain;
-using Npgsql;
 
 namespace Notify.Modules.Templates.Data;
 
@@ -69,14 +67,4 @@ internal sealed class TemplatesDbContext(DbContextOptions<TemplatesDbContext> op
 }
 
 /// <summary>Lets <c>dotnet ef migrations add</c> build the model without a running database.</summary>
-internal sealed class TemplatesDbContextDesignFactory : IDesignTimeDbContextFactory<TemplatesDbContext>
-{
-    public TemplatesDbContext CreateDbContext(string[] args)
-    {
-        // Design time only builds the model; no connection is opened.
-        var dataSource = NpgsqlDataSource.Create("Host=localhost;Database=notify");
-        var options = new DbContextOptionsBuilder<TemplatesDbContext>();
-        options.UseModuleDefaults(dataSource, TemplatesDbContext.Schema);
-        return new TemplatesDbContext(options.Options);
-    }
-}
+internal sealed class TemplatesDbContextDesignFactory() : ModuleDesignTimeFactory<TemplatesDbContext>(TemplatesDbContext.Schema, o => new TemplatesDbContext(o));
