@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Notify.Modules.Abstractions.Modules;
 using Npgsql;
@@ -58,14 +59,14 @@ public static class SchedulingExtensions
                 store.UseSystemTextJsonSerializer();
             });
 
-            // Every node declares the same jobs on start, and Quartz's default (OverwriteExistingData) replaces
-            // what the store holds, so a schedule changed in code takes effect on deploy and a second node's
-            // declaration is not an error. Not ScheduleTriggerRelativeToReplacedTrigger: it computes the next
-            // fire from a previous fire time read outside the store's lock, so a node starting just as another
-            // fires could fire that time again. Prefer cron schedules: they are wall-clock aligned, so a node
-            // re-declaring one does not shift its fire times.
+            // Every node declares the same jobs on start. Replacing what the store holds (Quartz's default) resets a
+            // trigger another node may already have acquired, and the same fire time then runs twice (the clustering
+            // test caught this); so existing jobs and triggers are left alone. To change a schedule, give the trigger
+            // a new key. Prefer cron schedules: they are wall-clock aligned, whichever node declared them.
             configure?.Invoke(quartz);
         });
+
+        builder.Services.Configure<QuartzOptions>(options => options.Scheduling.IgnoreDuplicates = true);
 
         // A job cut off by shutdown is not run again elsewhere unless it requests recovery; let it finish.
         builder.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
