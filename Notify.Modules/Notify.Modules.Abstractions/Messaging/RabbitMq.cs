@@ -20,8 +20,6 @@ public sealed class RabbitMqConnection(string connectionString, string clientNam
 
     private IConnection? _connection;
 
-    public bool IsOpen => _connection is { IsOpen: true };
-
     public async Task<IConnection> GetAsync(CancellationToken cancellationToken)
     {
         if (_connection is { IsOpen: true } open)

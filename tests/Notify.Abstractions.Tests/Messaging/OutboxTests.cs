@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Modules;
 using Notify.Testing;
@@ -154,22 +152,9 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
         Assert.Equal(requestTraceId, handled.TraceId);
     }
 
-    private async Task StartAsync(bool runRelay)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = await infrastructure.CreateDatabaseAsync("outbox"),
-            [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
-            [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var module = new OutboxTestModule(_queue, runRelay);
-        builder.AddNotifyModules(HostRole.Worker, module);
-        _host = builder.Build();
-        await module.MigrateAsync(_host.Services, CancellationToken.None);
-        await _host.StartAsync();
-    }
+    private async Task StartAsync(bool runRelay) =>
+        _host = await infrastructure.StartModuleHostAsync(
+            await infrastructure.CreateDatabaseAsync("outbox"), HostRole.Worker, new OutboxTestModule(_queue, runRelay));
 
     private async Task PublishAsync(Guid marker)
     {
@@ -191,12 +176,5 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(Patience);
-        while (!await condition())
-        {
-            await Task.Delay(50, cts.Token);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.WaitUntilAsync(condition, Patience);
 }

@@ -1,9 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Templates;
 using Notify.Modules.Templates.Caching;
@@ -164,30 +162,8 @@ public sealed class PublishedTemplateTests(Infrastructure infrastructure) : IAsy
         await edit(scope.ServiceProvider.GetRequiredService<TemplatesDbContext>(), _editor.Services.GetRequiredService<PublishedTemplateCache>());
     }
 
-    private async Task<IHost> StartHostAsync(string database)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = database,
-            [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
-            [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var module = new TemplatesModule();
-        builder.AddNotifyModules(HostRole.Api, module);
-        var host = builder.Build();
-        await module.MigrateAsync(host.Services, CancellationToken.None);
-        await host.StartAsync();
-        return host;
-    }
+    private Task<IHost> StartHostAsync(string database) =>
+        infrastructure.StartModuleHostAsync(database, HostRole.Api, new TemplatesModule());
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        while (!await condition())
-        {
-            await Task.Delay(20, cts.Token);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.WaitUntilAsync(condition, TimeSpan.FromSeconds(15));
 }

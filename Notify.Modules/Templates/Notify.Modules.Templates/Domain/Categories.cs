@@ -3,6 +3,5 @@ namespace Notify.Modules.Templates.Domain;
 internal static class Categories
 {
     public const string Transactional = "transactional";
-    public const string Promotional = "promotional";
     public const string System = "system";
 }

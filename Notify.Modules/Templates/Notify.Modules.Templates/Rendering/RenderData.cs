@@ -5,8 +5,6 @@ namespace Notify.Modules.Templates.Rendering;
 /// <summary>Turns request JSON into the plain dictionaries, lists and primitives templates are rendered with.</summary>
 internal static class RenderData
 {
-    public static readonly IReadOnlyDictionary<string, object?> Empty = new Dictionary<string, object?>();
-
     /// <summary>Converts a JSON object; throws <see cref="ArgumentException"/> for any other kind of value.</summary>
     public static IReadOnlyDictionary<string, object?> FromJson(JsonElement json)
     {

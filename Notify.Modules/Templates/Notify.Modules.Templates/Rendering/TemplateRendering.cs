@@ -20,6 +20,11 @@ internal sealed class TemplateRendering(LiquidRenderer liquid, EmailLayoutRender
     {
         var variant = content.VariantFor(locale, defaultLocale)
             ?? throw new Contracts.TemplateRenderException($"The template has no content for locale '{locale}' nor its default locale '{defaultLocale}'.");
+        if (!variant.Content.Has(channel))
+        {
+            throw new Contracts.TemplateRenderException($"The '{variant.Locale}' variant has no '{channel}' content.");
+        }
+
         // Formatting follows the recipient's locale even when the content falls back to another variant.
         var context = new RenderContext(data, locale, timeZone, clock.GetUtcNow());
         try
@@ -29,8 +34,7 @@ internal sealed class TemplateRendering(LiquidRenderer liquid, EmailLayoutRender
                 return liquid.Render(channel, variant.Content, context) with { Locale = variant.Locale };
             }
 
-            var email = liquid.RenderEmail(
-                variant.Content.Email ?? throw new Contracts.TemplateRenderException($"The '{variant.Locale}' variant has no email content."), context);
+            var email = liquid.RenderEmail(variant.Content.Email!, context);
             var html = await layout.WrapAsync(email.Html, new EmailLayoutModel(
                 brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, email.Preheader, unsubscribeUrl, variant.Locale));
             return new RenderedMessage(Channels.Email, variant.Locale, Subject: email.Subject, Html: html, Text: email.Text);

@@ -104,7 +104,7 @@ internal sealed class PreviewTemplateEndpoint(TemplatesDbContext db, TemplateRen
         var messages = new Dictionary<string, RenderedMessage>();
         try
         {
-            foreach (var channel in template.Channels.Where(c => HasContent(variant.Content, c)))
+            foreach (var channel in template.Channels.Where(variant.Content.Has))
             {
                 messages[channel] = await rendering.RenderAsync(content, template.DefaultLocale, channel, locale, data, req.TimeZone ?? "UTC", brand, unsubscribeUrl);
             }
@@ -134,14 +134,4 @@ internal sealed class PreviewTemplateEndpoint(TemplatesDbContext db, TemplateRen
 
         return merged;
     }
-
-    private static bool HasContent(ChannelContents c, string channel) => channel switch
-    {
-        Channels.Email => c.Email is not null,
-        Channels.Sms => c.Sms is not null,
-        Channels.Push => c.Push is not null,
-        Channels.InApp => c.InApp is not null,
-        Channels.Webhook => c.Webhook is not null,
-        _ => false,
-    };
 }

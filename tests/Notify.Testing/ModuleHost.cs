@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Notify.Modules.Abstractions.Modules;
+
+namespace Notify.Testing;
+
+public static class ModuleHost
+{
+    /// <summary>
+    /// Starts a host that loads <paramref name="module"/> for <paramref name="role"/> the way the real hosts do,
+    /// against <paramref name="database"/> and this run's Redis and RabbitMQ, after applying the module's migrations.
+    /// </summary>
+    public static async Task<IHost> StartModuleHostAsync(this Infrastructure infrastructure, string database, HostRole role, IModule module)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = database,
+            [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
+            [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddNotifyModules(role, module);
+        var host = builder.Build();
+        await module.MigrateAsync(host.Services, CancellationToken.None);
+        await host.StartAsync();
+        return host;
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test when <paramref name="timeout"/> runs out.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (!await condition())
+        {
+            await Task.Delay(20, cts.Token);
+        }
+    }
+}
