@@ -10,6 +10,7 @@ var smtpUiPort = Port(builder.Configuration["Notify:SmtpUiPort"], 5081);
 
 var infra = builder.AddNotifyInfrastructure(smtpUiPort);
 var bootstrapKey = builder.AddBootstrapAdminKey();
+var signingKey = builder.AddSigningKey();
 
 var migrations = builder.AddProject<Projects.Notify_Migrations>("migrations")
     .WithReference(infra.Database, NotifyInfrastructureExtensions.DatabaseName).WaitFor(infra.Database)
@@ -21,17 +22,22 @@ var api = builder.AddProject<Projects.Notify_Api>("api")
     .WithInfrastructure(infra)
     .WaitForCompletion(migrations)
     .WithHttpHealthCheck("/health");
+// Links in emails and pages point at the API, whichever process builds them.
+var publicBaseUrl = api.GetEndpoint("http");
+api.WithEnvironment("Notify__SigningKey", signingKey).WithEnvironment("Notify__PublicBaseUrl", publicBaseUrl);
 
 builder.AddProject<Projects.Notify_Worker>("worker")
     .WithHttpEndpoint(name: "http")
     .WithInfrastructure(infra)
+    .WithEnvironment("Notify__SigningKey", signingKey)
+    .WithEnvironment("Notify__PublicBaseUrl", publicBaseUrl)
     .WaitForCompletion(migrations)
     .WithHttpHealthCheck("/health");
 
 if (builder.ExecutionContext.IsRunMode)
 {
     builder.LogResourceStates();
-    StartupBanner.PrintWhenReady(builder, infra, api, BootstrapAdminKey.Value(builder));
+    StartupBanner.PrintWhenReady(builder, infra, api, GeneratedSecrets.Value(builder, GeneratedSecrets.BootstrapAdminKey));
 }
 
 builder.Build().Run();

@@ -38,6 +38,10 @@ public static class ProblemResults
     public static IResult Unprocessable(string detail, IDictionary<string, object?>? extensions = null) =>
         Create(StatusCodes.Status422UnprocessableEntity, "Unprocessable request", detail, "unprocessable", extensions);
 
+    /// <summary>422 about one field, with the field error in <c>errors</c> as validation problems have it.</summary>
+    public static IResult UnprocessableField(string field, string detail) =>
+        Unprocessable(detail, new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [detail] } });
+
     private static IResult Create(int status, string title, string detail, string type, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Problems.TypeBase + type, extensions: extensions);
 }

@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using FluentValidation;
+using Notify.Modules.Abstractions;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Templates.Contracts;
 using Notify.Modules.Templates.Rendering;
@@ -16,22 +16,7 @@ internal static partial class ContentRules
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex Identifier();
 
-    public static bool IsLocale(string? locale)
-    {
-        if (string.IsNullOrWhiteSpace(locale))
-        {
-            return false;
-        }
-
-        try
-        {
-            return !CultureInfo.GetCultureInfo(locale, predefinedOnly: true).Equals(CultureInfo.InvariantCulture);
-        }
-        catch (CultureNotFoundException)
-        {
-            return false;
-        }
-    }
+    public static bool IsLocale(string? locale) => Locales.IsKnown(locale);
 
     /// <summary>Shape rules for declared variables and locale variants.</summary>
     public static void AddContentRules<T>(this AbstractValidator<T> validator, Func<T, IReadOnlyList<TemplateVariable>?> variables, Func<T, IReadOnlyList<LocaleVariant>?> variants)
