@@ -2,11 +2,15 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Abstractions.Security;
 
 namespace Notify.Testing;
 
 public static class ModuleHost
 {
+    /// <summary>The signing key every module host of this test run shares, as replicas of one deployment do.</summary>
+    public static readonly string SigningKey = SignedTokens.GenerateKey();
+
     /// <summary>
     /// Starts a host that loads <paramref name="module"/> for <paramref name="role"/> the way the real hosts do,
     /// against <paramref name="database"/> and this run's Redis and RabbitMQ, after applying the module's migrations.
@@ -19,6 +23,7 @@ public static class ModuleHost
             [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = database,
             [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
             [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
+            [SignedTokens.ConfigurationKey] = SigningKey,
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddNotifyModules(role, module);

@@ -29,13 +29,16 @@ internal static class LocalSchedule
 
     public static string Format(LocalTime time) => TimePattern.Format(time);
 
+    private static readonly ZoneLocalMappingResolver Earlier = Resolvers.CreateMappingResolver(Resolvers.ReturnEarlier, Resolvers.ReturnForwardShifted);
+    private static readonly ZoneLocalMappingResolver Later = Resolvers.CreateMappingResolver(Resolvers.ReturnLater, Resolvers.ReturnForwardShifted);
+
     /// <summary>
-    /// The instant a local date and time names in <paramref name="zone"/>. On the night clocks go forward a time
-    /// in the gap moves forward by the gap (02:30 → 03:30); on the night they go back, the later of the two
-    /// readings is taken, so a window never ends an hour early.
+    /// The instant a local date and time names in <paramref name="zone"/>. On the night clocks go forward, a time
+    /// in the gap moves forward by the gap (02:30 → 03:30). On the night they go back, a time that happens twice
+    /// is read as its first occurrence for a start and its second for an end, so a window is never cut short.
     /// </summary>
-    public static Instant ToInstant(LocalDateTime local, DateTimeZone zone) =>
-        zone.ResolveLocal(local, Resolvers.CreateMappingResolver(Resolvers.ReturnLater, Resolvers.ReturnForwardShifted)).ToInstant();
+    public static Instant ToInstant(LocalDateTime local, DateTimeZone zone, bool isEnd = false) =>
+        zone.ResolveLocal(local, isEnd ? Later : Earlier).ToInstant();
 
     public static string Describe(IsoDayOfWeek day) => DayNames[(int)day - 1].ToString(CultureInfo.InvariantCulture);
 }
@@ -133,7 +136,7 @@ internal sealed class DailyWindow
         }
 
         var start = LocalSchedule.ToInstant(date + _start, zone);
-        var end = LocalSchedule.ToInstant((_end > _start ? date : date.PlusDays(1)) + _end, zone);
+        var end = LocalSchedule.ToInstant((_end > _start ? date : date.PlusDays(1)) + _end, zone, isEnd: true);
         return (start, end);
     }
 }
