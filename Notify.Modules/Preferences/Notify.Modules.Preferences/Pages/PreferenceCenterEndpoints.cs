@@ -19,7 +19,7 @@ internal sealed class PreferenceCenterPageEndpoint(RecipientTokens tokens, Recip
     }
 
     public override Task HandleAsync(CancellationToken ct) =>
-        PreferenceCenterPage.ShowAsync(HttpContext, Query<string>("token", isRequired: false), saved: false, tokens, store, cache, pages, clock, ct);
+        PreferenceCenterPage.ShowAsync(HttpContext, Query<string>("token", isRequired: false), tokens, store, cache, pages, clock, ct);
 }
 
 /// <summary>POST /preferences: saves the preference center form (the token travels in a hidden field).</summary>
@@ -80,7 +80,7 @@ internal sealed class PreferenceCenterSaveEndpoint(RecipientTokens tokens, Recip
 internal static class PreferenceCenterPage
 {
     public static async Task ShowAsync(
-        HttpContext http, string? token, bool saved, RecipientTokens tokens, RecipientStore store, PreferenceCache cache, PageRenderer pages,
+        HttpContext http, string? token, RecipientTokens tokens, RecipientStore store, PreferenceCache cache, PageRenderer pages,
         TimeProvider clock, CancellationToken ct)
     {
         var link = tokens.Read(RecipientTokens.PreferencesPurpose, token);
@@ -100,7 +100,7 @@ internal static class PreferenceCenterPage
             return;
         }
 
-        await RenderAsync(http, token!, recipient, (await cache.DefaultsAsync(tenantId, ct)).Defaults, saved, null, pages, clock);
+        await RenderAsync(http, token!, recipient, (await cache.DefaultsAsync(tenantId, ct)).Defaults, saved: false, error: null, pages, clock);
     }
 
     public static async Task RenderAsync(
