@@ -83,7 +83,7 @@ internal sealed class RecipientStore(PreferencesDbContext db, PreferenceCache ca
                 email = excluded.email, phone = excluded.phone, locale = excluded.locale, time_zone = excluded.time_zone,
                 webhook_url = excluded.webhook_url, properties = excluded.properties,
                 revision = nextval('preferences.revision_seq'), updated_at = excluded.updated_at
-            RETURNING user_id AS "UserId", (xmax = 0) AS "Created"
+            RETURNING user_id, (xmax = 0) AS created
             """).ToListAsync(cancellationToken);
         await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             (row, ct) => new ValueTask(cache.RecipientChangedAsync(tenantId, row.UserId, ct)));
