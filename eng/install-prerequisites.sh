@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Notify needs on a fresh Debian 12 machine: the servers the AppHost and the tests run
-# locally when no container engine is available, and the .NET local tools (smtp4dev, dotnet-ef).
+# locally when no container engine is available, Chromium for the browser tests, and the .NET local tools
+# (smtp4dev, dotnet-ef).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 ls /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
 command -v setpriv >/dev/null || missing+=(util-linux)
+# The browser the end-to-end tests drive through Playwright (never a downloaded one).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Aspire.Hosting.ApplicationModel;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -19,21 +18,22 @@ public sealed class NotifyApp : IAsyncLifetime
 
     public string BootstrapKey { get; } = "ntf_e2e_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
+    /// <summary>The HMAC key recipient links are signed with (the AppHost's <c>signing-key</c>), so tests can mint tokens, e.g. expired ones.</summary>
+    public string SigningKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
     public DistributedApplication App { get; private set; } = null!;
 
     public Uri ApiAddress { get; private set; } = null!;
 
-    private readonly ConcurrentQueue<string> _apiLog = new();
-
     public async Task InitializeAsync()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Notify_AppHost>(
-            ["--Notify:ApiPort=0", "--Notify:SmtpUiPort=0", $"--Parameters:bootstrap-admin-key={BootstrapKey}"],
+            ["--Notify:ApiPort=0", "--Notify:SmtpUiPort=0", $"--Parameters:bootstrap-admin-key={BootstrapKey}",
+             $"--Parameters:signing-key={SigningKey}"],
             (options, _) => options.DisableDashboard = true);
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
 
         App = await builder.BuildAsync();
-        CollectApiLog();
         using var cts = new CancellationTokenSource(StartTimeout);
         await App.StartAsync(cts.Token);
         await Task.WhenAll(
@@ -52,25 +52,16 @@ public sealed class NotifyApp : IAsyncLifetime
     }
 
     /// <summary>The API's recent log lines, to explain an unexpected answer in a test failure.</summary>
-    public string ApiLogTail(int lines = 60) => string.Join('\n', _apiLog.TakeLast(lines));
-
-    private void CollectApiLog()
+    /// <remarks>
+    /// Read from the resource's backlog when asked: a background <c>WatchAsync</c> on the API (by name or by
+    /// resource) received no lines at all under Aspire.Hosting.Testing, so failures showed an empty log.
+    /// </remarks>
+    public string ApiLogTail(int lines = 60)
     {
-        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
-        _ = Task.Run(async () =>
-        {
-            await foreach (var batch in logs.WatchAsync("api"))
-            {
-                foreach (var line in batch)
-                {
-                    _apiLog.Enqueue(line.Content);
-                    while (_apiLog.Count > 500)
-                    {
-                        _apiLog.TryDequeue(out _);
-                    }
-                }
-            }
-        });
+        var api = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "api");
+        var log = App.Services.GetRequiredService<ResourceLoggerService>().GetAllAsync(api).ToBlockingEnumerable()
+            .SelectMany(batch => batch).Select(line => line.Content).ToList();
+        return string.Join('\n', log.TakeLast(lines));
     }
 
     /// <summary>A client for the API, authenticated with <paramref name="key"/> if given.</summary>

@@ -60,6 +60,8 @@ internal sealed class AddDeviceEndpoint(RecipientStore store, ITenantContext ten
                     Id = Ids.New(clock), TenantId = recipient.TenantId, RecipientId = recipient.Id, Kind = req.Kind, Token = req.Token,
                     CreatedAt = clock.GetUtcNow(),
                 };
+                // Added explicitly: found only through the navigation, a new row with its id already set would be saved as an UPDATE.
+                store.Db.Devices.Add(device);
                 recipient.Devices.Add(device);
             }
 

@@ -33,6 +33,8 @@ internal sealed class UnsubscribeFlow(RecipientStore store, TimeProvider clock)
             if (unsubscribe is null)
             {
                 unsubscribe = new Unsubscribe { Id = Ids.New(clock), TenantId = tenantId, RecipientId = recipient.Id, Category = category, Reason = reason };
+                // Added explicitly: found only through the navigation, a new row with its id already set would be saved as an UPDATE.
+                store.Db.Unsubscribes.Add(unsubscribe);
                 recipient.Unsubscribes.Add(unsubscribe);
             }
 
