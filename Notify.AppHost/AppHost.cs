@@ -22,7 +22,7 @@ var api = builder.AddProject<Projects.Notify_Api>("api")
     .WaitForCompletion(migrations)
     .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.Notify_Worker>("worker")
+var worker = builder.AddProject<Projects.Notify_Worker>("worker")
     .WithHttpEndpoint(name: "http")
     .WithInfrastructure(infra)
     .WaitForCompletion(migrations)
@@ -30,6 +30,9 @@ builder.AddProject<Projects.Notify_Worker>("worker")
 
 if (builder.ExecutionContext.IsRunMode)
 {
+    // Development: webhook receivers on localhost are allowed (SSRF protection stays on in deployments).
+    api.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true");
+    worker.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true");
     builder.LogResourceStates();
     StartupBanner.PrintWhenReady(builder, infra, api, BootstrapAdminKey.Value(builder));
 }

@@ -1,6 +1,7 @@
 using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Access;
 using Notify.Modules.Templates;
+using Notify.Modules.Webhooks;
 
 namespace Notify.Modules;
 
@@ -10,5 +11,5 @@ namespace Notify.Modules;
 /// </summary>
 internal static class ModuleCatalog
 {
-    public static IModule[] All => [new AccessModule(), new TemplatesModule()];
+    public static IModule[] All => [new AccessModule(), new TemplatesModule(), new WebhooksModule()];
 }
