@@ -58,14 +58,17 @@ public sealed class ModuleBoundaryTests
         Assert.Empty(violations);
     }
 
-    [Fact]
-    public void Module_implementations_expose_only_their_entry_points_and_endpoint_dtos()
+    [Theory]
+    [InlineData("Access")]
+    [InlineData("Templates")]
+    [InlineData("Webhooks")]
+    public void Module_implementations_expose_only_their_entry_points_and_endpoint_dtos(string module)
     {
-        var access = Assembly.Load("Notify.Modules.Access");
-        var publicTypes = access.GetExportedTypes().Select(t => t.Namespace!).Distinct().ToList();
+        var root = $"Notify.Modules.{module}";
+        var publicTypes = Assembly.Load(root).GetExportedTypes().Select(t => t.Namespace!).Distinct().ToList();
         // Entry points live in the module's root namespace; request/response records in its feature folders.
         Assert.All(publicTypes, ns => Assert.True(
-            ns == "Notify.Modules.Access" || ns.StartsWith("Notify.Modules.Access.Features", StringComparison.Ordinal),
+            ns == root || ns.StartsWith(root + ".Features", StringComparison.Ordinal),
             $"public type in {ns}: keep domain, data and infrastructure types internal"));
     }
 }

@@ -85,8 +85,12 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, TimeProvider cl
         var attempts = new NpgsqlBatchCommand($"""
             INSERT INTO "{Schema}".attempts (id, tenant_id, endpoint_id, delivery_id, event_id, event_type, attempt_number, succeeded,
                                              status_code, duration_ms, response_body, error, created_at)
-            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::boolean[],
-                                 $9::int[], $10::int[], $11::text[], $12::text[], $13::timestamptz[])
+            SELECT u.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::boolean[],
+                                   $9::int[], $10::int[], $11::text[], $12::text[], $13::timestamptz[])
+                 AS u(id, tenant_id, endpoint_id, delivery_id, event_id, event_type, attempt_number, succeeded,
+                      status_code, duration_ms, response_body, error, created_at)
+            -- An endpoint deleted while its attempt was under way takes its log with it; the rest of the batch still counts.
+            WHERE EXISTS (SELECT 1 FROM "{Schema}".endpoints e WHERE e.id = u.endpoint_id)
             """);
         Add(attempts, results.Select(_ => Ids.New(clock)).ToArray());
         Add(attempts, results.Select(r => r.Outcome.Delivery.TenantId).ToArray());
