@@ -92,6 +92,26 @@ public sealed class DeliveryTests(Infrastructure infrastructure) : WebhookTestBa
     }
 
     [Fact]
+    public async Task Redirects_are_not_followed_and_only_the_start_of_a_response_body_is_kept()
+    {
+        Receiver.On("redirecting", _ => 307);
+        Receiver.Answer("chatty", new string('x', 10_000));
+        using var client = Hosts.Client();
+        var (redirecting, _) = await client.CreateWebhookAsync(Receiver.Url("redirecting"), "*");
+        var (chatty, _) = await client.CreateWebhookAsync(Receiver.Url("chatty"), "*");
+
+        await client.SendTestAsync(redirecting);
+        await client.SendTestAsync(chatty);
+        await Api.WaitUntilAsync(async () => (await client.AttemptsAsync(redirecting)).Count > 0 && (await client.AttemptsAsync(chatty)).Count > 0);
+
+        var redirected = (await client.AttemptsAsync(redirecting))[0];
+        Assert.Equal(307, redirected.GetProperty("statusCode").GetInt32());
+        Assert.False(redirected.GetProperty("succeeded").GetBoolean());
+        Assert.Empty(Receiver.Received("redirect-target"));
+        Assert.Equal(4096, (await client.AttemptsAsync(chatty))[0].GetProperty("responseBody").GetString()!.Length);
+    }
+
+    [Fact]
     public async Task Gone_disables_the_endpoint_and_the_tenant_is_told_by_a_webhook_disabled_event_and_an_audit_entry()
     {
         var (_, adminKey) = await Hosts.CreateTenantAsync("Gone Ltd");

@@ -21,6 +21,7 @@ public sealed class Receiver : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Func<int, CancellationToken, Task<int>>> _behaviours = new();
     private readonly ConcurrentDictionary<string, int> _calls = new();
+    private readonly ConcurrentDictionary<string, string> _bodies = new();
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
 
     private Receiver(WebApplication app) => _app = app;
@@ -47,6 +48,12 @@ public sealed class Receiver : IAsyncDisposable
 
     public void On(string hook, Func<int, int> status) => On(hook, (n, _) => Task.FromResult(status(n)));
 
+    /// <summary>What <paramref name="hook"/> writes in its response body (default: which hook and call it was).</summary>
+    public void Answer(string hook, string body) => _bodies[hook] = body;
+
+    /// <summary>Where a redirect status sends the client: another hook, which records any request that follows it.</summary>
+    public string RedirectTarget => Url("redirect-target");
+
     public IReadOnlyList<ReceivedWebhook> Received(string hook) => _received.Where(r => r.Hook == hook).OrderBy(r => r.Call).ToList();
 
     private async Task HandleAsync(HttpContext context, string name)
@@ -58,7 +65,12 @@ public sealed class Receiver : IAsyncDisposable
         var status = _behaviours.TryGetValue(name, out var respond) ? await respond(call, context.RequestAborted) : 200;
         _received.Enqueue(new ReceivedWebhook(name, call, new HeaderDictionary(context.Request.Headers.ToDictionary()), body, at, status));
         context.Response.StatusCode = status;
-        await context.Response.WriteAsync($"hook {name} call {call}");
+        if (status is >= 300 and < 400)
+        {
+            context.Response.Headers.Location = RedirectTarget;
+        }
+
+        await context.Response.WriteAsync(_bodies.TryGetValue(name, out var answer) ? answer : $"hook {name} call {call}");
     }
 
     public async ValueTask DisposeAsync()

@@ -24,6 +24,8 @@ public sealed class SsrfTests(Infrastructure infrastructure) : WebhookTestBase(i
     [InlineData("http://[::1]/hook")]
     [InlineData("http://[::ffff:127.0.0.1]/hook")]
     [InlineData("http://[fd00:ec2::254]/latest/meta-data/")]
+    [InlineData("http://2130706433/hook")]
+    [InlineData("http://0x7f.1/hook")]
     public async Task A_URL_pointing_at_a_private_address_is_refused_with_422(string url)
     {
         using var client = Hosts.Client();

@@ -36,6 +36,23 @@ internal sealed class WebhookSender(WebhookHttp http, IOptions<WebhookOptions> o
 {
     public async Task<AttemptOutcome> SendAsync(ClaimedDelivery delivery)
     {
+        using var activity = WebhooksTelemetry.Source.StartActivity("webhook send", ActivityKind.Client);
+        activity?.SetTag("notify.webhook.endpoint_id", delivery.EndpointId.ToString());
+        activity?.SetTag("notify.webhook.event_type", delivery.EventType);
+        activity?.SetTag("notify.webhook.attempt", delivery.AttemptNumber);
+        var outcome = await AttemptAsync(delivery);
+        activity?.SetTag("http.response.status_code", outcome.StatusCode);
+        if (!outcome.Succeeded)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, outcome.Error);
+        }
+
+        WebhooksTelemetry.Record(outcome);
+        return outcome;
+    }
+
+    private async Task<AttemptOutcome> AttemptAsync(ClaimedDelivery delivery)
+    {
         var settings = options.Value;
         var startedAt = clock.GetUtcNow();
         var stopwatch = Stopwatch.StartNew();
