@@ -94,9 +94,6 @@ internal sealed class WebhookDispatcher(
         }
     }
 
-    /// <summary>Wakes the loop now, e.g. after this process queued a delivery.</summary>
-    public void Wake() => _wake.Release();
-
     private void Start(ClaimedDelivery delivery, int perEndpoint)
     {
         var slots = _endpoints.GetOrAdd(delivery.EndpointId, _ => new EndpointSlots(perEndpoint));
