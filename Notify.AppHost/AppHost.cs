@@ -26,7 +26,7 @@ var api = builder.AddProject<Projects.Notify_Api>("api")
 var publicBaseUrl = api.GetEndpoint("http");
 api.WithEnvironment("Notify__SigningKey", signingKey).WithEnvironment("Notify__PublicBaseUrl", publicBaseUrl);
 
-builder.AddProject<Projects.Notify_Worker>("worker")
+var worker = builder.AddProject<Projects.Notify_Worker>("worker")
     .WithHttpEndpoint(name: "http")
     .WithInfrastructure(infra)
     .WithEnvironment("Notify__SigningKey", signingKey)
@@ -36,6 +36,9 @@ builder.AddProject<Projects.Notify_Worker>("worker")
 
 if (builder.ExecutionContext.IsRunMode)
 {
+    // Development: webhook receivers on localhost are allowed (SSRF protection stays on in deployments).
+    api.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true");
+    worker.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true");
     builder.LogResourceStates();
     StartupBanner.PrintWhenReady(builder, infra, api, GeneratedSecrets.Value(builder, GeneratedSecrets.BootstrapAdminKey));
 }

@@ -2,6 +2,7 @@ using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Access;
 using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
+using Notify.Modules.Webhooks;
 
 namespace Notify.Modules;
 
@@ -11,5 +12,5 @@ namespace Notify.Modules;
 /// </summary>
 internal static class ModuleCatalog
 {
-    public static IModule[] All => [new AccessModule(), new TemplatesModule(), new PreferencesModule()];
+    public static IModule[] All => [new AccessModule(), new TemplatesModule(), new PreferencesModule(), new WebhooksModule()];
 }

@@ -41,6 +41,7 @@ public sealed class AccessModule : IModule
             case HostRole.Worker:
                 builder.Services.AddOutboxRelay<AccessDbContext>();
                 builder.Services.AddIntegrationEventHandler<AccessDbContext, TenantCreatedIntegrationEvent, TenantProvisioningHandler>(TenantProvisioningHandler.Queue);
+                builder.Services.AddIntegrationEventHandler<AccessDbContext, AuditEventIntegrationEvent, AuditEventHandler>(AuditEventHandler.Queue);
                 break;
             case HostRole.Migrations:
                 builder.Services.AddScoped<BootstrapAdmin>();
