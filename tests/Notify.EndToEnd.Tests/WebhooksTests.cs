@@ -51,6 +51,37 @@ public sealed class WebhooksTests(NotifyApp notify)
         Assert.Equal(204, attempts[0].GetProperty("statusCode").GetInt32());
     }
 
+    [Fact]
+    public async Task An_unsubscribe_reaches_the_tenants_webhook_as_recipient_unsubscribed()
+    {
+        var port = FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var received = listener.GetContextAsync();
+
+        var (_, adminKey) = await notify.CreateTenantAsync("Unsubscribe webhook");
+        using var client = notify.Client(adminKey);
+        Assert.Equal(HttpStatusCode.Created,
+            (await client.PostAsJsonAsync("/v1/webhooks", new { url = $"http://127.0.0.1:{port}/hook", eventTypes = new[] { "recipient.*" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await client.PutAsJsonAsync("/v1/users/u-9", new { email = "u9@example.com" })).StatusCode);
+        var unsubscribed = await client.PostAsJsonAsync("/v1/users/u-9/unsubscribes", new { category = "newsletter", feedback = "too many" });
+        Assert.True(unsubscribed.StatusCode == HttpStatusCode.Created, $"{await unsubscribed.Content.ReadAsStringAsync()}\n--- api log ---\n{notify.ApiLogTail()}");
+
+        var context = await received.WaitAsync(TimeSpan.FromSeconds(30));
+        using var reader = new StreamReader(context.Request.InputStream);
+        var payload = JsonDocument.Parse(await reader.ReadToEndAsync()).RootElement;
+        context.Response.StatusCode = 204;
+        context.Response.Close();
+
+        Assert.Equal("recipient.unsubscribed", payload.GetProperty("type").GetString());
+        var data = payload.GetProperty("data");
+        Assert.Equal("u-9", data.GetProperty("userId").GetString());
+        Assert.Equal("newsletter", data.GetProperty("category").GetString());
+        Assert.Equal("admin_action", data.GetProperty("reason").GetString());
+        Assert.Equal("too many", data.GetProperty("feedback").GetString());
+    }
+
     private static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);

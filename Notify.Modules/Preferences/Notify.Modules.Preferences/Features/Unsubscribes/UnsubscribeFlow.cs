@@ -1,7 +1,9 @@
+using System.Text.Json;
 using Notify.Modules.Abstractions;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Preferences.Domain;
+using Notify.Modules.Webhooks.Contracts;
 
 namespace Notify.Modules.Preferences.Features.Unsubscribes;
 
@@ -44,6 +46,9 @@ internal sealed class UnsubscribeFlow(RecipientStore store, TimeProvider clock)
             unsubscribe.CreatedAt = clock.GetUtcNow();
             store.Db.AddIntegrationEvent(
                 new RecipientUnsubscribedIntegrationEvent(tenantId, userId, category, reason, expiresAt, unsubscribe.Feedback), tenantId, clock);
+            // The tenant's own systems hear of it through their webhooks, from the same transaction.
+            store.Db.AddIntegrationEvent(new WebhookEventIntegrationEvent(WebhookEventTypes.RecipientUnsubscribed, JsonSerializer.SerializeToElement(
+                new { userId, category, reason, expiresAt, feedback = unsubscribe.Feedback }, JsonSerializerOptions.Web)), tenantId, clock);
         }, cancellationToken);
         return changed is null ? new UnsubscribeOutcome.NoRecipient() : new UnsubscribeOutcome.Done(unsubscribe!);
     }
