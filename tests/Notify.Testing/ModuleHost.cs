@@ -11,6 +11,15 @@ public static class ModuleHost
     /// <summary>The signing key every module host of this test run shares, as replicas of one deployment do.</summary>
     public static readonly string SigningKey = SignedTokens.GenerateKey();
 
+    /// <summary>What every host of a test run is configured with: this run's servers, and the shared signing key.</summary>
+    public static Dictionary<string, string?> HostSettings(this Infrastructure infrastructure, string database) => new()
+    {
+        [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = database,
+        [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
+        [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
+        [SignedTokens.ConfigurationKey] = SigningKey,
+    };
+
     /// <summary>
     /// Starts a host that loads <paramref name="module"/> for <paramref name="role"/> the way the real hosts do,
     /// against <paramref name="database"/> and this run's Redis and RabbitMQ, after applying the module's migrations.
@@ -18,13 +27,7 @@ public static class ModuleHost
     public static async Task<IHost> StartModuleHostAsync(this Infrastructure infrastructure, string database, HostRole role, IModule module)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = database,
-            [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
-            [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
-            [SignedTokens.ConfigurationKey] = SigningKey,
-        });
+        builder.Configuration.AddInMemoryCollection(infrastructure.HostSettings(database));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddNotifyModules(role, module);
         var host = builder.Build();

@@ -134,12 +134,12 @@ internal sealed class NotifyHosts(Infrastructure infrastructure) : IAsyncDisposa
 
     private void Configure(IConfigurationBuilder configuration, Dictionary<string, string?> settings)
     {
-        var all = new Dictionary<string, string?>(settings)
+        var all = infrastructure.HostSettings(Database);
+        foreach (var (key, value) in settings)
         {
-            [$"ConnectionStrings:{ModuleHostExtensions.DatabaseConnectionName}"] = Database,
-            [$"ConnectionStrings:{ModuleHostExtensions.RedisConnectionName}"] = infrastructure.RedisConnectionString,
-            [$"ConnectionStrings:{ModuleHostExtensions.RabbitMqConnectionName}"] = infrastructure.RabbitMqConnectionString,
-        };
+            all[key] = value;
+        }
+
         configuration.AddInMemoryCollection(all);
     }
 
