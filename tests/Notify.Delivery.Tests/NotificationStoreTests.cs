@@ -7,6 +7,7 @@ using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Delivery;
 using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
@@ -24,7 +25,8 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     public async Task InitializeAsync()
     {
         var database = await infrastructure.CreateDatabaseAsync("delivery");
-        _host = await infrastructure.StartModuleHostAsync(database, HostRole.Worker, new TemplatesModule(), new PreferencesModule(), new DeliveryModule());
+        // The API side: no outbox relay or consumer runs, so nothing plans these tests' notifications behind their backs.
+        _host = await infrastructure.StartModuleHostAsync(database, HostRole.Api, new TemplatesModule(), new PreferencesModule(), new DeliveryModule());
     }
 
     public async Task DisposeAsync()
@@ -150,6 +152,29 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
         Assert.Null(await InScopeAsync(store => store.FindAsync(Guid.CreateVersion7(), n.Id, default)));
         Assert.Null(await InScopeAsync(store => store.FindAsync(_tenant, Guid.NewGuid(), default)));
         Assert.NotNull(await InScopeAsync(store => store.FindAsync(_tenant, n.Id, default)));
+    }
+
+    [Theory]
+    [InlineData(NotificationStatus.Cancelled)]
+    [InlineData(NotificationStatus.Processing)]
+    public async Task The_planner_leaves_a_cancelled_or_already_planned_notification_alone(string status)
+    {
+        var n = NewNotification();
+        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(store => status == NotificationStatus.Cancelled ? store.CancelAsync(n, default) : store.AdvanceAsync(n, status, default));
+
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var planner = ActivatorUtilities.CreateInstance<NotificationPlanner>(scope.ServiceProvider);
+            await planner.HandleAsync(new NotificationRequestedIntegrationEvent(_tenant, n.Id, n.CreatedAt, n.Priority, null),
+                new IntegrationEventContext(Guid.CreateVersion7(), NotificationRequestedIntegrationEvent.EventType, _tenant, DateTimeOffset.UtcNow), default);
+            await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().SaveChangesAsync();
+        }
+
+        var (deliveries, events) = await InScopeAsync(async store => await store.DetailsAsync((await store.FindAsync(_tenant, n.Id, default))!, default));
+        Assert.Empty(deliveries);
+        Assert.DoesNotContain(events, e => e.Type is TimelineEvents.Queued or TimelineEvents.ChannelSkipped or TimelineEvents.Skipped);
+        Assert.Equal(status, (await InScopeAsync(store => store.FindAsync(_tenant, n.Id, default)))!.Status);
     }
 
     private async Task<T> InScopeAsync<T>(Func<NotificationStore, Task<T>> action)

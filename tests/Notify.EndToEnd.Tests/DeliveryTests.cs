@@ -9,7 +9,7 @@ namespace Notify.EndToEnd.Tests;
 [Collection(NotifyAppCollection.Name)]
 public sealed class DeliveryTests(NotifyApp notify)
 {
-    private static readonly object Template = new
+    internal static readonly object Template = new
     {
         key = "order-shipped",
         name = "Order shipped",
@@ -219,4 +219,86 @@ public sealed class DeliveryTests(NotifyApp notify)
             ? errors.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList()
             : errors.EnumerateObject().Select(e => e.Name).ToList();
     }
+}
+
+[Collection(NotifyAppCollection.Name)]
+public sealed class DispatchPlanningTests(NotifyApp notify)
+{
+    private static readonly object Data = new { order = new { number = "A-1001" }, user = new { name = "Ann" } };
+
+    [Fact]
+    public async Task The_worker_renders_and_queues_one_delivery_per_allowed_channel_and_cancel_cancels_them()
+    {
+        using var client = await TenantAsync("Dispatch");
+        var id = await SendAsync(client, new { templateKey = "order-shipped", recipients = new[] { new { userId = "ann" } }, data = Data });
+
+        var details = await UntilAsync(client, id, d => d.GetProperty("deliveries").GetArrayLength() == 2);
+
+        Assert.Equal("processing", details.GetProperty("status").GetString());
+        var deliveries = details.GetProperty("deliveries").EnumerateArray().ToDictionary(d => d.GetProperty("channel").GetString()!);
+        Assert.Equal("queued", deliveries["email"].GetProperty("status").GetString());
+        Assert.Equal("ann@example.com", deliveries["email"].GetProperty("address").GetString());
+        Assert.Equal("queued", deliveries["in_app"].GetProperty("status").GetString());
+        Assert.Equal(["accepted", "queued", "queued"], Types(details));
+
+        var cancelled = await client.PostAsync($"/v1/notifications/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        var after = await client.GetFromJsonAsync<JsonElement>($"/v1/notifications/{id}");
+        Assert.All(after.GetProperty("deliveries").EnumerateArray(), d => Assert.Equal("cancelled", d.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task A_channel_the_recipient_switched_off_is_recorded_as_skipped_with_the_reason()
+    {
+        using var client = await TenantAsync("Skipped channel");
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/v1/users/ann/preferences", new { channels = new { email = "forbid" } })).StatusCode);
+
+        var id = await SendAsync(client, new
+        {
+            templateKey = "order-shipped", category = "promotional", recipients = new[] { new { userId = "ann" } }, data = Data,
+        });
+
+        var details = await UntilAsync(client, id, d => d.GetProperty("timeline").GetArrayLength() == 3);
+        var skipped = details.GetProperty("timeline").EnumerateArray().Single(e => e.GetProperty("type").GetString() == "channel_skipped");
+        Assert.Equal("email", skipped.GetProperty("channel").GetString());
+        Assert.Equal("forbidden_by_user_channel", skipped.GetProperty("detail").GetString());
+        Assert.Equal("in_app", Assert.Single(details.GetProperty("deliveries").EnumerateArray()).GetProperty("channel").GetString());
+    }
+
+    private async Task<HttpClient> TenantAsync(string name)
+    {
+        var (_, adminKey) = await notify.CreateTenantAsync(name);
+        var client = notify.Client(adminKey);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/v1/templates", DeliveryTests.Template)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/templates/order-shipped/publish", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await client.PutAsJsonAsync("/v1/users/ann", new { email = "ann@example.com" })).StatusCode);
+        return client;
+    }
+
+    private async Task<Guid> SendAsync(HttpClient client, object body)
+    {
+        var response = await client.PostAsJsonAsync("/v1/notifications", body);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("notifications")[0].GetProperty("id").GetGuid();
+    }
+
+    /// <summary>Polls the notification until <paramref name="done"/> holds (the Worker plans it asynchronously).</summary>
+    private async Task<JsonElement> UntilAsync(HttpClient client, Guid id, Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var details = await client.GetFromJsonAsync<JsonElement>($"/v1/notifications/{id}");
+            if (done(details))
+            {
+                return details;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the notification did not get there in time: {details}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static List<string?> Types(JsonElement details) =>
+        details.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
 }

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
 
 namespace Notify.Modules.Delivery;
@@ -26,6 +28,7 @@ public sealed class DeliveryModule : IModule
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
+            builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(NotificationPlanner.Queue);
         }
     }
 

@@ -48,6 +48,7 @@ internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> opti
             e.Property(x => x.Status).HasMaxLength(20);
             e.Property(x => x.Address).HasMaxLength(2000);
             e.Property(x => x.ProviderMessageId).HasMaxLength(500);
+            e.Property(x => x.Content).HasColumnType("jsonb");
             e.HasIndex(x => x.NotificationId);
         });
 

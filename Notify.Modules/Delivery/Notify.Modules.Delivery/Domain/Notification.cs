@@ -46,6 +46,10 @@ internal sealed class ChannelDelivery
     public DateTimeOffset? DeliverAt { get; init; }
 
     public int Attempts { get; set; }
+
+    /// <summary>The rendered message (JSON of the Templates contract's RenderedMessage), rendered once so every attempt sends the same.</summary>
+    public string? Content { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -73,6 +73,18 @@ internal static class TimelineEvents
     public const string Accepted = "accepted";
     public const string Scheduled = "scheduled";
     public const string Cancelled = "cancelled";
+
+    /// <summary>A channel was queued for delivery (detail: when, if delayed).</summary>
+    public const string Queued = "queued";
+
+    /// <summary>A candidate channel will not carry the notification (detail: the preference plan's reason, or the cap reached).</summary>
+    public const string ChannelSkipped = "channel_skipped";
+
+    /// <summary>A channel's content could not be rendered (detail: why).</summary>
+    public const string RenderFailed = "render_failed";
+
+    /// <summary>No channel is left to carry the notification.</summary>
+    public const string Skipped = "skipped";
 }
 
 internal static class StatusRanks

@@ -118,6 +118,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
                         .HasColumnType("character varying(20)")
                         .HasColumnName("channel");
 
+                    b.Property<string>("Content")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("content");
+
                     b.Property<DateTimeOffset?>("DeliverAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deliver_at");
