@@ -1,5 +1,6 @@
 using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Access;
+using Notify.Modules.Delivery;
 using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
 using Notify.Modules.Webhooks;
@@ -12,5 +13,5 @@ namespace Notify.Modules;
 /// </summary>
 internal static class ModuleCatalog
 {
-    public static IModule[] All => [new AccessModule(), new TemplatesModule(), new PreferencesModule(), new WebhooksModule()];
+    public static IModule[] All => [new AccessModule(), new TemplatesModule(), new PreferencesModule(), new WebhooksModule(), new DeliveryModule()];
 }

@@ -63,6 +63,7 @@ public sealed class ModuleBoundaryTests
     [InlineData("Templates")]
     [InlineData("Preferences")]
     [InlineData("Webhooks")]
+    [InlineData("Delivery")]
     public void Module_implementations_expose_only_their_entry_points_and_endpoint_dtos(string module)
     {
         var root = $"Notify.Modules.{module}";

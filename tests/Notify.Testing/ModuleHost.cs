@@ -21,17 +21,22 @@ public static class ModuleHost
     };
 
     /// <summary>
-    /// Starts a host that loads <paramref name="module"/> for <paramref name="role"/> the way the real hosts do,
-    /// against <paramref name="database"/> and this run's Redis and RabbitMQ, after applying the module's migrations.
+    /// Starts a host that loads <paramref name="modules"/> for <paramref name="role"/> the way the real hosts do
+    /// (a module that calls another's contract needs that module loaded too), against <paramref name="database"/>
+    /// and this run's Redis and RabbitMQ, after applying the modules' migrations in order.
     /// </summary>
-    public static async Task<IHost> StartModuleHostAsync(this Infrastructure infrastructure, string database, HostRole role, IModule module)
+    public static async Task<IHost> StartModuleHostAsync(this Infrastructure infrastructure, string database, HostRole role, params IModule[] modules)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(infrastructure.HostSettings(database));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddNotifyModules(role, module);
+        builder.AddNotifyModules(role, modules);
         var host = builder.Build();
-        await module.MigrateAsync(host.Services, CancellationToken.None);
+        foreach (var module in modules)
+        {
+            await module.MigrateAsync(host.Services, CancellationToken.None);
+        }
+
         await host.StartAsync();
         return host;
     }

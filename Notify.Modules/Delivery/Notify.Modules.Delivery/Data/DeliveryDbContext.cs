@@ -1,0 +1,77 @@
+using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions.Data;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Delivery.Domain;
+
+namespace Notify.Modules.Delivery.Data;
+
+/// <summary>
+/// The delivery schema. notifications, deliveries and notification_events are range-partitioned by month on
+/// created_at: the migration writes their DDL by hand (EF cannot express partitioning), and their keys include
+/// created_at as PostgreSQL requires. The mappings below are for reads and writes.
+/// </summary>
+internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> options) : DbContext(options)
+{
+    public const string Schema = "delivery";
+
+    public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<ChannelDelivery> Deliveries => Set<ChannelDelivery>();
+    public DbSet<NotificationEvent> Events => Set<NotificationEvent>();
+    public DbSet<IdempotencyRecord> IdempotencyKeys => Set<IdempotencyRecord>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.HasDefaultSchema(Schema);
+        modelBuilder.AddOutboxAndInbox();
+
+        modelBuilder.Entity<Notification>(e =>
+        {
+            e.ToTable("notifications");
+            e.HasKey(x => new { x.Id, x.CreatedAt });
+            e.Property(x => x.TemplateKey).HasMaxLength(100);
+            e.Property(x => x.Category).HasMaxLength(100);
+            e.Property(x => x.Priority).HasMaxLength(10);
+            e.Property(x => x.UserId).HasMaxLength(200);
+            e.Property(x => x.InlineRecipient).HasColumnType("jsonb");
+            e.Property(x => x.Data).HasColumnType("jsonb");
+            e.Property(x => x.Metadata).HasColumnType("jsonb");
+            e.Property(x => x.Status).HasMaxLength(20);
+            e.Property(x => x.IdempotencyKey).HasMaxLength(200);
+            e.HasIndex(x => new { x.TenantId, x.UserId, x.CreatedAt });
+        });
+
+        modelBuilder.Entity<ChannelDelivery>(e =>
+        {
+            e.ToTable("deliveries");
+            e.HasKey(x => new { x.Id, x.CreatedAt });
+            e.Property(x => x.Channel).HasMaxLength(20);
+            e.Property(x => x.Status).HasMaxLength(20);
+            e.Property(x => x.Address).HasMaxLength(2000);
+            e.Property(x => x.ProviderMessageId).HasMaxLength(500);
+            e.Property(x => x.Content).HasColumnType("jsonb");
+            e.HasIndex(x => x.NotificationId);
+        });
+
+        modelBuilder.Entity<NotificationEvent>(e =>
+        {
+            e.ToTable("notification_events");
+            e.HasKey(x => new { x.Id, x.CreatedAt });
+            e.Property(x => x.Channel).HasMaxLength(20);
+            e.Property(x => x.Type).HasMaxLength(40);
+            e.Property(x => x.Detail).HasMaxLength(2000);
+            e.HasIndex(x => x.NotificationId);
+        });
+
+        modelBuilder.Entity<IdempotencyRecord>(e =>
+        {
+            e.ToTable("idempotency_keys");
+            // The unique key decides between concurrent repeats of one request: one insert wins, the rest read its answer.
+            e.HasKey(x => new { x.TenantId, x.Key });
+            e.Property(x => x.Key).HasMaxLength(200);
+            e.Property(x => x.RequestHash).HasMaxLength(64);
+            e.Property(x => x.Response).HasColumnType("jsonb");
+        });
+    }
+}
+
+internal sealed class DeliveryDbContextDesignFactory() : ModuleDesignTimeFactory<DeliveryDbContext>(DeliveryDbContext.Schema, o => new DeliveryDbContext(o));

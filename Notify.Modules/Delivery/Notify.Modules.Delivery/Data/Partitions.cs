@@ -1,0 +1,87 @@
+namespace Notify.Modules.Delivery.Data;
+
+/// <summary>
+/// The high-volume tables, range-partitioned by month on created_at (DESIGN §3). EF cannot express partitioning,
+/// so the Initial migration creates them from this DDL; their primary keys include created_at as PostgreSQL requires.
+/// </summary>
+internal static class Partitions
+{
+    public static readonly string[] Tables = ["notifications", "deliveries", "notification_events"];
+
+    /// <summary>Months of partitions the migration creates: the current one and the next two.</summary>
+    public const int MonthsAhead = 3;
+
+    public const string CreateTablesSql = """
+        CREATE TABLE delivery.notifications (
+            id uuid NOT NULL,
+            created_at timestamp with time zone NOT NULL,
+            tenant_id uuid NOT NULL,
+            template_key character varying(100) NOT NULL,
+            template_version integer NOT NULL,
+            category character varying(100) NOT NULL,
+            priority character varying(10) NOT NULL,
+            user_id character varying(200),
+            inline_recipient jsonb,
+            data jsonb,
+            metadata jsonb,
+            channels text[] NOT NULL,
+            status character varying(20) NOT NULL,
+            scheduled_for timestamp with time zone,
+            idempotency_key character varying(200),
+            updated_at timestamp with time zone NOT NULL,
+            CONSTRAINT pk_notifications PRIMARY KEY (id, created_at)
+        ) PARTITION BY RANGE (created_at);
+
+        CREATE TABLE delivery.deliveries (
+            id uuid NOT NULL,
+            created_at timestamp with time zone NOT NULL,
+            tenant_id uuid NOT NULL,
+            notification_id uuid NOT NULL,
+            channel character varying(20) NOT NULL,
+            status character varying(20) NOT NULL,
+            address character varying(2000),
+            provider_message_id character varying(500),
+            deliver_at timestamp with time zone,
+            attempts integer NOT NULL,
+            updated_at timestamp with time zone NOT NULL,
+            CONSTRAINT pk_deliveries PRIMARY KEY (id, created_at)
+        ) PARTITION BY RANGE (created_at);
+
+        CREATE TABLE delivery.notification_events (
+            id uuid NOT NULL,
+            created_at timestamp with time zone NOT NULL,
+            tenant_id uuid NOT NULL,
+            notification_id uuid NOT NULL,
+            delivery_id uuid,
+            channel character varying(20),
+            type character varying(40) NOT NULL,
+            detail character varying(2000),
+            CONSTRAINT pk_notification_events PRIMARY KEY (id, created_at)
+        ) PARTITION BY RANGE (created_at);
+        """;
+
+    /// <summary>
+    /// A function that creates the monthly partitions (UTC months) of every partitioned table from a month on;
+    /// idempotent, so the scheduled job that keeps partitions ahead calls it too.
+    /// </summary>
+    public const string CreateFunctionSql = """
+        CREATE OR REPLACE FUNCTION delivery.create_monthly_partitions(from_month date, months integer) RETURNS void
+        LANGUAGE plpgsql AS $$
+        DECLARE
+          t text;
+          month_start timestamp;
+        BEGIN
+          FOREACH t IN ARRAY ARRAY['notifications', 'deliveries', 'notification_events'] LOOP
+            FOR i IN 0 .. months - 1 LOOP
+              month_start := date_trunc('month', from_month::timestamp) + make_interval(months => i);
+              EXECUTE format('CREATE TABLE IF NOT EXISTS delivery.%I PARTITION OF delivery.%I FOR VALUES FROM (%L) TO (%L)',
+                t || '_' || to_char(month_start, 'YYYY_MM'), t,
+                month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC');
+            END LOOP;
+          END LOOP;
+        END $$;
+        """;
+
+    public static string CreateAheadSql(int months) =>
+        $"SELECT delivery.create_monthly_partitions((now() AT TIME ZONE 'UTC')::date, {months});";
+}

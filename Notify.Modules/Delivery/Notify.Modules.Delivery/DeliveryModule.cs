@@ -1,0 +1,40 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Notify.Modules.Abstractions.Data;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Delivery.Contracts;
+using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Dispatch;
+using Notify.Modules.Delivery.Domain;
+
+namespace Notify.Modules.Delivery;
+
+/// <summary>The send API, notifications with their deliveries and timeline, and (later) the dispatch pipeline and channels.</summary>
+public sealed class DeliveryModule : IModule
+{
+    public string Name => DeliveryDbContext.Schema;
+
+    public void Register(IHostApplicationBuilder builder, HostRole role)
+    {
+        builder.AddModuleDbContext<DeliveryDbContext>(DeliveryDbContext.Schema);
+        if (role == HostRole.Migrations)
+        {
+            return;
+        }
+
+        builder.Services.AddScoped<NotificationStore>();
+        if (role == HostRole.Worker)
+        {
+            builder.Services.AddOutboxRelay<DeliveryDbContext>();
+            builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(NotificationPlanner.Queue);
+        }
+    }
+
+    public async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().Database.MigrateAsync(cancellationToken);
+    }
+}

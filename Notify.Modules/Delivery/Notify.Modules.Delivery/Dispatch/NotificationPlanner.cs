@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Delivery.Contracts;
+using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Features.SendNotification;
+using Notify.Modules.Preferences.Contracts;
+using Notify.Modules.Templates.Contracts;
+
+namespace Notify.Modules.Delivery.Dispatch;
+
+/// <summary>
+/// Worker side of a requested notification (DESIGN §5 step 2): asks Preferences for the plan per channel (preferences,
+/// quiet hours, digests, addresses), counts frequency caps, renders each allowed channel through Templates, and
+/// stores one queued delivery per channel with its rendered content; skipped channels get a timeline row with the reason.
+/// Runs once per message (the consumer's inbox) and only for a notification still accepted (state check), in the
+/// consumer's transaction, so a crash leaves either everything or nothing.
+/// </summary>
+/// <remarks>
+/// Sending is not here yet: a channel sender (email over SMTP with MailKit, in-app inbox + SSE, …) picks up deliveries
+/// that are <c>queued</c> with <c>deliver_at</c> null or past, sends <c>content</c>, records attempts, and advances the
+/// delivery and notification statuses with <see cref="NotificationStore.AdvanceAsync"/>.
+/// </remarks>
+internal sealed class NotificationPlanner(
+    DeliveryDbContext db,
+    NotificationStore store,
+    IRecipientPreferences preferences,
+    ITemplates templates,
+    TimeProvider clock,
+    ILogger<NotificationPlanner> logger) : IIntegrationEventHandler<NotificationRequestedIntegrationEvent>
+{
+    public const string Queue = "delivery.plan-notification";
+
+    public async Task HandleAsync(NotificationRequestedIntegrationEvent requested, IntegrationEventContext context, CancellationToken ct)
+    {
+        var notification = await db.Notifications.AsNoTracking().FirstOrDefaultAsync(
+            n => n.Id == requested.NotificationId && n.CreatedAt == requested.CreatedAt && n.TenantId == requested.TenantId, ct);
+        if (notification is null)
+        {
+            logger.LogWarning("Notification {NotificationId} of a requested event does not exist", requested.NotificationId);
+            return;
+        }
+
+        if (notification.Status == NotificationStatus.Scheduled && notification.ScheduledFor > clock.GetUtcNow())
+        {
+            // Released at its time by the scheduled-release job (not built yet), which plans it then with fresh preferences.
+            return;
+        }
+
+        // Locks the row for this transaction and moves it on, so a concurrent cancel waits and then sees the deliveries;
+        // false when it was cancelled (or already planned) first.
+        if (!await store.AdvanceAsync(notification, NotificationStatus.Processing, ct))
+        {
+            return;
+        }
+
+        var priority = SendChecks.Priorities[notification.Priority];
+        var inline = notification.InlineRecipient?.Deserialize<InlineRecipient>(JsonSerializerOptions.Web);
+        var plan = await preferences.PlanAsync(
+            new PlanRequest(notification.TenantId, notification.UserId, notification.Category, priority, notification.Channels, inline), ct);
+        if (plan is null)
+        {
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Skipped, $"Recipient '{notification.UserId}' no longer exists."));
+            await store.AdvanceAsync(notification, NotificationStatus.Skipped, ct);
+            return;
+        }
+
+        var data = notification.Data?.RootElement.Clone() ?? JsonSerializer.SerializeToElement(new { });
+        var queued = 0;
+        foreach (var channel in plan.Channels)
+        {
+            if (await SkipReasonAsync(notification, channel, priority, ct) is { } reason)
+            {
+                db.Events.Add(ChannelEvent(notification, channel.Channel, TimelineEvents.ChannelSkipped, reason));
+                continue;
+            }
+
+            RenderedMessage message;
+            try
+            {
+                var unsubscribe = channel.Channel == Channels.Email && notification.UserId is { } userId && !MandatoryCategories.Contains(notification.Category)
+                    ? preferences.LinksFor(notification.TenantId, userId, notification.Category).Unsubscribe.ToString()
+                    : null;
+                message = await templates.RenderAsync(new RenderRequest(
+                    notification.TenantId, notification.TemplateKey, channel.Channel, plan.Locale ?? "", data, plan.TimeZone, unsubscribe), ct);
+            }
+            catch (TemplateRenderException ex)
+            {
+                db.Events.Add(ChannelEvent(notification, channel.Channel, TimelineEvents.RenderFailed, ex.Message));
+                continue;
+            }
+
+            var now = clock.GetUtcNow();
+            var delivery = new ChannelDelivery
+            {
+                Id = Ids.New(clock),
+                TenantId = notification.TenantId,
+                NotificationId = notification.Id,
+                Channel = channel.Channel,
+                Status = DeliveryStatus.Queued,
+                Address = channel.Address,
+                DeliverAt = channel.Digest?.NextAt ?? channel.DeliverAt,
+                Content = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
+                CreatedAt = now,
+                UpdatedAt = now,
+            };
+            db.Deliveries.Add(delivery);
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Queued, QueuedDetail(channel), delivery));
+            queued++;
+        }
+
+        if (queued == 0)
+        {
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Skipped, "No channel is left to carry it."));
+            await store.AdvanceAsync(notification, NotificationStatus.Skipped, ct);
+        }
+    }
+
+    /// <summary>Why the channel does not carry this notification, or null when it does (and the frequency cap counted it).</summary>
+    private async Task<string?> SkipReasonAsync(Notification notification, ChannelPlan channel, NotificationPriority priority, CancellationToken ct)
+    {
+        if (!channel.Allowed)
+        {
+            return channel.Reason;
+        }
+
+        // Caps count messages going out now; a delayed or digested message is counted when it is released.
+        if (notification.UserId is { } userId && channel.DeliverAt is null && channel.Digest is null)
+        {
+            var cap = await preferences.TryConsumeFrequencyCapAsync(
+                new CapRequest(notification.TenantId, userId, channel.Channel, notification.Category, priority), ct);
+            if (!cap.Allowed)
+            {
+                return $"frequency_cap: {cap.Cap} reached until {cap.RetryAfter:O}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? QueuedDetail(ChannelPlan channel) =>
+        // Digest batching is not built yet: until it is, the message is held to the digest's time and goes out alone.
+        channel.Digest is { } digest ? $"Held for the {digest.Frequency} digest at {digest.NextAt:O}."
+        : channel.DeliverAt is { } at ? $"Delayed by quiet or work hours until {at:O}."
+        : null;
+
+    private NotificationEvent ChannelEvent(Notification notification, string channel, string type, string detail) => new()
+    {
+        Id = Ids.New(clock),
+        TenantId = notification.TenantId,
+        NotificationId = notification.Id,
+        Channel = channel,
+        Type = type,
+        Detail = detail,
+        CreatedAt = clock.GetUtcNow(),
+    };
+}

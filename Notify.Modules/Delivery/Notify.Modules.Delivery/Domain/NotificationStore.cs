@@ -1,0 +1,152 @@
+using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Delivery.Contracts;
+using Notify.Modules.Delivery.Data;
+
+namespace Notify.Modules.Delivery.Domain;
+
+/// <summary>What became of an accepted send: stored now, or the answer an earlier request with the same key got.</summary>
+internal abstract record AcceptOutcome
+{
+    public sealed record Stored : AcceptOutcome;
+
+    public sealed record Replayed(IdempotencyRecord Record) : AcceptOutcome;
+}
+
+/// <summary>Writes and reads notifications; every state change and its outbox event commit together.</summary>
+internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock)
+{
+    public DeliveryDbContext Db => db;
+
+    public Task<IdempotencyRecord?> FindIdempotencyAsync(Guid tenantId, string key, CancellationToken ct) =>
+        db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(r => r.TenantId == tenantId && r.Key == key, ct);
+
+    /// <summary>
+    /// Stores the notifications with an <c>accepted</c> (or <c>scheduled</c>) event and a requested integration
+    /// event each, and, with a key, the answer for repeats — all in one transaction. When another request with
+    /// the same key got there first (the unique key decides), nothing is stored and that request's record is returned.
+    /// </summary>
+    public async Task<AcceptOutcome> AcceptAsync(
+        Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (idempotencyKey is not null)
+        {
+            // Waits for a concurrent insert of the same key to commit or roll back, then inserts or does nothing.
+            var claimed = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                INSERT INTO delivery.idempotency_keys (tenant_id, key, request_hash, status_code, response, created_at)
+                VALUES ({tenantId}, {idempotencyKey}, {requestHash}, {statusCode}, {responseJson}::jsonb, {now})
+                ON CONFLICT (tenant_id, key) DO NOTHING
+                """, ct);
+            if (claimed == 0)
+            {
+                await transaction.RollbackAsync(ct);
+                var winner = await FindIdempotencyAsync(tenantId, idempotencyKey, ct)
+                    ?? throw new InvalidOperationException("An idempotency key that conflicted is gone.");
+                return new AcceptOutcome.Replayed(winner);
+            }
+        }
+
+        foreach (var notification in notifications)
+        {
+            db.Notifications.Add(notification);
+            var scheduled = notification.Status == NotificationStatus.Scheduled;
+            db.Events.Add(NewEvent(notification, scheduled ? TimelineEvents.Scheduled : TimelineEvents.Accepted,
+                scheduled ? $"Scheduled for {notification.ScheduledFor:O}." : null));
+            db.AddIntegrationEvent(
+                new NotificationRequestedIntegrationEvent(tenantId, notification.Id, notification.CreatedAt, notification.Priority, notification.ScheduledFor),
+                tenantId, clock);
+        }
+
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return new AcceptOutcome.Stored();
+    }
+
+    /// <summary>The tenant's notification with this id (found through the creation time its UUIDv7 carries), or null.</summary>
+    public async Task<Notification?> FindAsync(Guid tenantId, Guid id, CancellationToken ct)
+    {
+        if (UuidV7.CreatedAt(id) is not { } createdAt)
+        {
+            return null;
+        }
+
+        return await db.Notifications.AsNoTracking()
+            .FirstOrDefaultAsync(n => n.Id == id && n.CreatedAt == createdAt && n.TenantId == tenantId, ct);
+    }
+
+    /// <summary>Its deliveries and timeline, oldest first; both are created no earlier than the notification, which prunes older partitions.</summary>
+    public async Task<(List<ChannelDelivery> Deliveries, List<NotificationEvent> Events)> DetailsAsync(Notification notification, CancellationToken ct)
+    {
+        var deliveries = await db.Deliveries.AsNoTracking()
+            .Where(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt && d.TenantId == notification.TenantId)
+            .OrderBy(d => d.Id).ToListAsync(ct);
+        var events = await db.Events.AsNoTracking()
+            .Where(e => e.NotificationId == notification.Id && e.CreatedAt >= notification.CreatedAt && e.TenantId == notification.TenantId)
+            .OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).ToListAsync(ct);
+        return (deliveries, events);
+    }
+
+    /// <summary>
+    /// Moves the notification to <paramref name="status"/> if its current status ranks lower (statuses only move
+    /// forward); true when it moved. Runs in the caller's transaction, if any.
+    /// </summary>
+    public async Task<bool> AdvanceAsync(Notification notification, string status, CancellationToken ct) =>
+        await AdvanceAsync(notification, status, NotificationStatus.Rank(status), ct);
+
+    private async Task<bool> AdvanceAsync(Notification notification, string status, int belowRank, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+        var updated = await db.Database.ExecuteSqlRawAsync(
+            $$"""
+            UPDATE delivery.notifications SET status = {0}, updated_at = {1}
+            WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND {{NotificationStatus.RankSql}} < {5}
+            """,
+            [status, now, notification.Id, notification.CreatedAt, notification.TenantId, belowRank], ct);
+#pragma warning restore EF1002
+        return updated == 1;
+    }
+
+    /// <summary>
+    /// Cancels the notification and its unsent deliveries if nothing went out yet, with a timeline event and a
+    /// cancelled integration event; false when its status no longer allows it.
+    /// </summary>
+    public async Task<bool> CancelAsync(Notification notification, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (!await AdvanceAsync(notification, NotificationStatus.Cancelled, NotificationStatus.Rank(NotificationStatus.Sent), ct))
+        {
+            return false;
+        }
+
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // As above: constants, values as parameters.
+        await db.Database.ExecuteSqlRawAsync(
+            $$"""
+            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
+            WHERE notification_id = {2} AND created_at >= {3} AND tenant_id = {4} AND {{DeliveryStatus.RankSql}} < {5}
+            """,
+            [DeliveryStatus.Cancelled, now, notification.Id, notification.CreatedAt, notification.TenantId, DeliveryStatus.Rank(DeliveryStatus.Sent)], ct);
+#pragma warning restore EF1002
+        db.Events.Add(NewEvent(notification, TimelineEvents.Cancelled, "Cancelled through the API before it was sent."));
+        db.AddIntegrationEvent(new NotificationCancelledIntegrationEvent(notification.TenantId, notification.Id, now), notification.TenantId, clock);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return true;
+    }
+
+    public NotificationEvent NewEvent(Notification notification, string type, string? detail, ChannelDelivery? delivery = null) => new()
+    {
+        Id = Ids.New(clock),
+        TenantId = notification.TenantId,
+        NotificationId = notification.Id,
+        DeliveryId = delivery?.Id,
+        Channel = delivery?.Channel,
+        Type = type,
+        Detail = detail,
+        CreatedAt = clock.GetUtcNow(),
+    };
+}

@@ -1,0 +1,94 @@
+namespace Notify.Modules.Delivery.Domain;
+
+/// <summary>
+/// Statuses only move forward: each has a rank, and every update is written <c>WHERE rank(status) &lt; rank(new)</c>,
+/// so a late or redelivered message can never move a notification back (e.g. from sent to queued).
+/// </summary>
+internal static class NotificationStatus
+{
+    public const string Accepted = "accepted";
+    public const string Scheduled = "scheduled";
+    public const string Processing = "processing";
+    public const string Sent = "sent";
+    public const string Delivered = "delivered";
+    public const string Skipped = "skipped";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    public static readonly IReadOnlyDictionary<string, int> Ranks = new Dictionary<string, int>
+    {
+        [Accepted] = 10,
+        [Scheduled] = 10,
+        [Processing] = 20,
+        [Sent] = 30,
+        [Delivered] = 40,
+        // Final: nothing moves a notification out of these.
+        [Skipped] = 100,
+        [Failed] = 100,
+        [Cancelled] = 100,
+    };
+
+    public static int Rank(string status) => Ranks[status];
+
+    /// <summary>Before anything went out: the notification can still be cancelled.</summary>
+    public static bool IsCancellable(string status) => Rank(status) < Rank(Sent);
+
+    /// <summary>SQL for the rank of the <c>status</c> column, built from <see cref="Ranks"/> so code and SQL never disagree.</summary>
+    public static string RankSql { get; } = StatusRanks.Sql(Ranks);
+}
+
+internal static class DeliveryStatus
+{
+    public const string Queued = "queued";
+    public const string Sent = "sent";
+    public const string Delivered = "delivered";
+    public const string Opened = "opened";
+    public const string Clicked = "clicked";
+    public const string Failed = "failed";
+    public const string Bounced = "bounced";
+    public const string Complained = "complained";
+    public const string Cancelled = "cancelled";
+
+    public static readonly IReadOnlyDictionary<string, int> Ranks = new Dictionary<string, int>
+    {
+        [Queued] = 10,
+        [Sent] = 30,
+        [Delivered] = 40,
+        [Opened] = 50,
+        [Clicked] = 60,
+        [Failed] = 100,
+        [Bounced] = 100,
+        [Complained] = 100,
+        [Cancelled] = 100,
+    };
+
+    public static int Rank(string status) => Ranks[status];
+
+    public static string RankSql { get; } = StatusRanks.Sql(Ranks);
+}
+
+/// <summary>Event types of the timeline (besides the statuses themselves).</summary>
+internal static class TimelineEvents
+{
+    public const string Accepted = "accepted";
+    public const string Scheduled = "scheduled";
+    public const string Cancelled = "cancelled";
+
+    /// <summary>A channel was queued for delivery (detail: when, if delayed).</summary>
+    public const string Queued = "queued";
+
+    /// <summary>A candidate channel will not carry the notification (detail: the preference plan's reason, or the cap reached).</summary>
+    public const string ChannelSkipped = "channel_skipped";
+
+    /// <summary>A channel's content could not be rendered (detail: why).</summary>
+    public const string RenderFailed = "render_failed";
+
+    /// <summary>No channel is left to carry the notification.</summary>
+    public const string Skipped = "skipped";
+}
+
+internal static class StatusRanks
+{
+    public static string Sql(IReadOnlyDictionary<string, int> ranks) =>
+        "CASE status " + string.Concat(ranks.Select(r => $"WHEN '{r.Key}' THEN {r.Value} ")) + "END";
+}

@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using FastEndpoints;
+using Notify.Modules.Abstractions.Http;
+using Notify.Modules.Abstractions.Tenancy;
+using Notify.Modules.Access.Contracts;
+using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Preferences.Contracts;
+using Notify.Modules.Templates.Contracts;
+
+namespace Notify.Modules.Delivery.Features.SendNotification;
+
+internal sealed class SendNotificationEndpoint(
+    NotificationStore store, ITemplates templates, IRecipientPreferences preferences, ITenantContext tenant, TimeProvider clock)
+    : Endpoint<SendNotificationRequest, SendNotificationResponse>
+{
+    public override void Configure()
+    {
+        Post("/v1/notifications");
+        Permissions(ApiScopes.NotificationsSend);
+        Description(b => b.WithTags("Notifications"));
+        Summary(s =>
+        {
+            s.Summary = "Send a template to recipients";
+            s.Description = "Checks everything up front (template published, required variables, recipients known or complete) and lists every problem; " +
+                "otherwise stores one notification per recipient and answers 202 with their ids. With an Idempotency-Key header, a repeat of the " +
+                "same request gets the same answer and creates nothing; the same key with a different request is a 409.";
+        });
+    }
+
+    public override async Task HandleAsync(SendNotificationRequest req, CancellationToken ct)
+    {
+        var tenantId = tenant.TenantId;
+        var requestHash = Hash(req);
+        if (req.IdempotencyKey is { } key && await store.FindIdempotencyAsync(tenantId, key, ct) is { } earlier)
+        {
+            await ReplayAsync(earlier, requestHash, ct);
+            return;
+        }
+
+        var (send, status) = await SendChecks.CheckAsync(req, tenantId, templates, preferences, clock, ValidationFailures, ct);
+        if (send is null)
+        {
+            await Send.ErrorsAsync(status, ct);
+            return;
+        }
+
+        var notifications = req.Recipients!.Select(r => NewNotification(tenantId, req, r, send)).ToList();
+        var response = new SendNotificationResponse(notifications.Select((n, i) => new AcceptedNotification(
+            n.Id, req.Recipients![i].UserId, req.Recipients[i].Email, req.Recipients[i].Phone, n.Status)).ToList());
+        var outcome = await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status202Accepted,
+            JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct);
+        if (outcome is AcceptOutcome.Replayed replayed)
+        {
+            await ReplayAsync(replayed.Record, requestHash, ct); // a concurrent repeat won the key
+            return;
+        }
+
+        await Send.ResponseAsync(response, StatusCodes.Status202Accepted, ct);
+    }
+
+    private async Task ReplayAsync(IdempotencyRecord record, string requestHash, CancellationToken ct)
+    {
+        if (record.RequestHash != requestHash)
+        {
+            await Send.ResultAsync(ProblemResults.Conflict(
+                $"Idempotency-Key '{record.Key}' was already used with a different request at {record.CreatedAt:O}; use a new key for a new request."));
+            return;
+        }
+
+        var original = JsonSerializer.Deserialize<SendNotificationResponse>(record.Response, JsonSerializerOptions.Web)!;
+        await Send.ResponseAsync(original, record.StatusCode, ct);
+    }
+
+    private Notification NewNotification(Guid tenantId, SendNotificationRequest req, SendRecipient recipient, CheckedSend send)
+    {
+        var (id, createdAt) = UuidV7.New(clock);
+        var scheduled = req.ScheduledFor is { } at && at > createdAt;
+        return new Notification
+        {
+            Id = id,
+            TenantId = tenantId,
+            TemplateKey = send.Template.Key,
+            TemplateVersion = send.Template.Version,
+            Category = send.Category,
+            Priority = SendChecks.Name(send.Priority),
+            UserId = recipient.UserId,
+            InlineRecipient = recipient.UserId is null
+                ? JsonSerializer.SerializeToDocument(
+                    new InlineRecipient(recipient.Email?.ToLowerInvariant(), recipient.Phone, recipient.Locale, recipient.TimeZone), JsonSerializerOptions.Web)
+                : null,
+            Data = req.Data is { ValueKind: JsonValueKind.Object } data ? JsonDocument.Parse(data.GetRawText()) : null,
+            Metadata = req.Metadata is { ValueKind: JsonValueKind.Object } metadata ? JsonDocument.Parse(metadata.GetRawText()) : null,
+            Channels = [.. send.Channels],
+            Status = scheduled ? NotificationStatus.Scheduled : NotificationStatus.Accepted,
+            ScheduledFor = req.ScheduledFor,
+            IdempotencyKey = req.IdempotencyKey,
+            CreatedAt = createdAt,
+            UpdatedAt = createdAt,
+        };
+    }
+
+    /// <summary>SHA-256 of the request as bound (the header aside), so formatting differences do not count as a different request.</summary>
+    private static string Hash(SendNotificationRequest req) =>
+        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(req with { IdempotencyKey = null }, JsonSerializerOptions.Web)));
+}

@@ -1,0 +1,206 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Notify.Modules.Abstractions.Messaging;
+using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Delivery;
+using Notify.Modules.Delivery.Contracts;
+using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Dispatch;
+using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Preferences;
+using Notify.Modules.Templates;
+using Notify.Testing;
+
+namespace Notify.Delivery.Tests;
+
+/// <summary>The delivery schema and its store against real PostgreSQL, in a host that loads the modules Delivery calls.</summary>
+[Collection(InfrastructureCollection.Name)]
+public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsyncLifetime
+{
+    private readonly Guid _tenant = Guid.CreateVersion7();
+    private IHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        var database = await infrastructure.CreateDatabaseAsync("delivery");
+        // The API side: no outbox relay or consumer runs, so nothing plans these tests' notifications behind their backs.
+        _host = await infrastructure.StartModuleHostAsync(database, HostRole.Api, new TemplatesModule(), new PreferencesModule(), new DeliveryModule());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    [Fact]
+    public async Task High_volume_tables_are_partitioned_by_month_with_this_and_the_next_months_created()
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DeliveryDbContext>();
+        var now = DateTime.UtcNow;
+        foreach (var table in Partitions.Tables)
+        {
+            var strategy = await db.Database.SqlQuery<string>($"""
+                SELECT pt.partstrat::text AS "Value" FROM pg_partitioned_table pt
+                JOIN pg_class c ON c.oid = pt.partrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'delivery' AND c.relname = {table}
+                """).SingleAsync();
+            Assert.Equal("r", strategy); // range
+
+            var partitions = await db.Database.SqlQuery<string>($"""
+                SELECT c.relname AS "Value" FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = ('delivery.' || {table})::regclass ORDER BY 1
+                """).ToListAsync();
+            var expected = Enumerable.Range(0, Partitions.MonthsAhead).Select(m => $"{table}_{now.AddMonths(m):yyyy_MM}").ToList();
+            Assert.Equal(expected, partitions);
+        }
+    }
+
+    [Fact]
+    public async Task Accept_stores_the_notifications_their_accepted_events_and_requested_events_together()
+    {
+        var notifications = new[] { NewNotification(), NewNotification(NotificationStatus.Scheduled) };
+
+        var outcome = await InScopeAsync(store => store.AcceptAsync(_tenant, notifications, null, "hash", 202, "{}", default));
+
+        Assert.IsType<AcceptOutcome.Stored>(outcome);
+        await InScopeAsync(async store =>
+        {
+            foreach (var n in notifications)
+            {
+                var stored = await store.FindAsync(_tenant, n.Id, default);
+                Assert.Equal(n.Status, stored!.Status);
+                var (_, events) = await store.DetailsAsync(stored, default);
+                Assert.Equal(n.Status == NotificationStatus.Scheduled ? TimelineEvents.Scheduled : TimelineEvents.Accepted, Assert.Single(events).Type);
+            }
+
+            var payloads = await store.Db.Set<OutboxMessage>().Where(m => m.Type == NotificationRequestedIntegrationEvent.EventType)
+                .Select(m => m.Payload).ToListAsync();
+            var ids = payloads.Select(p => JsonSerializer.Deserialize<NotificationRequestedIntegrationEvent>(p, JsonSerializerOptions.Web)!.NotificationId);
+            Assert.Equal(notifications.Select(n => n.Id).Order(), ids.Order());
+            return 0;
+        });
+    }
+
+    [Fact]
+    public async Task Twenty_concurrent_accepts_with_one_idempotency_key_store_one_set_and_the_rest_get_its_answer()
+    {
+        var attempts = Enumerable.Range(0, 20).Select(_ => NewNotification(idempotencyKey: "order-42")).ToList();
+
+        var outcomes = await Task.WhenAll(attempts.Select(n => InScopeAsync(store =>
+            store.AcceptAsync(_tenant, [n], "order-42", "same-hash", 202, $$"""{"id":"{{n.Id}}"}""", default))));
+
+        Assert.Single(outcomes, o => o is AcceptOutcome.Stored);
+        var winner = attempts[Array.FindIndex(outcomes, o => o is AcceptOutcome.Stored)];
+        Assert.All(outcomes.OfType<AcceptOutcome.Replayed>(), r => Assert.Contains(winner.Id.ToString(), r.Record.Response, StringComparison.Ordinal));
+        var stored = await InScopeAsync(store => store.Db.Notifications.CountAsync(n => n.TenantId == _tenant && n.IdempotencyKey == "order-42"));
+        Assert.Equal(1, stored);
+    }
+
+    [Fact]
+    public async Task Statuses_only_move_forward_and_a_sent_notification_cannot_be_cancelled()
+    {
+        var n = NewNotification();
+        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+
+        Assert.True(await InScopeAsync(store => store.AdvanceAsync(n, NotificationStatus.Sent, default)));
+        Assert.False(await InScopeAsync(store => store.AdvanceAsync(n, NotificationStatus.Processing, default)));
+        Assert.False(await InScopeAsync(store => store.CancelAsync(n, default)));
+
+        var stored = await InScopeAsync(store => store.FindAsync(_tenant, n.Id, default));
+        Assert.Equal(NotificationStatus.Sent, stored!.Status);
+    }
+
+    [Fact]
+    public async Task Cancel_before_sending_cancels_its_deliveries_and_records_the_event()
+    {
+        var n = NewNotification();
+        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(async store =>
+        {
+            store.Db.Deliveries.Add(new ChannelDelivery
+            {
+                Id = Guid.CreateVersion7(), TenantId = _tenant, NotificationId = n.Id, Channel = "email", Status = DeliveryStatus.Queued,
+                Address = "ann@example.com", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            });
+            return await store.Db.SaveChangesAsync();
+        });
+
+        Assert.True(await InScopeAsync(store => store.CancelAsync(n, default)));
+
+        await InScopeAsync(async store =>
+        {
+            var stored = await store.FindAsync(_tenant, n.Id, default);
+            Assert.Equal(NotificationStatus.Cancelled, stored!.Status);
+            var (deliveries, events) = await store.DetailsAsync(stored, default);
+            Assert.Equal(DeliveryStatus.Cancelled, Assert.Single(deliveries).Status);
+            Assert.Equal([TimelineEvents.Accepted, TimelineEvents.Cancelled], events.Select(e => e.Type));
+            Assert.True(await store.Db.Set<OutboxMessage>().AnyAsync(m => m.Type == NotificationCancelledIntegrationEvent.EventType));
+            return 0;
+        });
+    }
+
+    [Fact]
+    public async Task Another_tenants_id_or_an_id_that_is_not_a_uuidv7_finds_nothing()
+    {
+        var n = NewNotification();
+        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+
+        Assert.Null(await InScopeAsync(store => store.FindAsync(Guid.CreateVersion7(), n.Id, default)));
+        Assert.Null(await InScopeAsync(store => store.FindAsync(_tenant, Guid.NewGuid(), default)));
+        Assert.NotNull(await InScopeAsync(store => store.FindAsync(_tenant, n.Id, default)));
+    }
+
+    [Theory]
+    [InlineData(NotificationStatus.Cancelled)]
+    [InlineData(NotificationStatus.Processing)]
+    public async Task The_planner_leaves_a_cancelled_or_already_planned_notification_alone(string status)
+    {
+        var n = NewNotification();
+        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(store => status == NotificationStatus.Cancelled ? store.CancelAsync(n, default) : store.AdvanceAsync(n, status, default));
+
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var planner = ActivatorUtilities.CreateInstance<NotificationPlanner>(scope.ServiceProvider);
+            await planner.HandleAsync(new NotificationRequestedIntegrationEvent(_tenant, n.Id, n.CreatedAt, n.Priority, null),
+                new IntegrationEventContext(Guid.CreateVersion7(), NotificationRequestedIntegrationEvent.EventType, _tenant, DateTimeOffset.UtcNow), default);
+            await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().SaveChangesAsync();
+        }
+
+        var (deliveries, events) = await InScopeAsync(async store => await store.DetailsAsync((await store.FindAsync(_tenant, n.Id, default))!, default));
+        Assert.Empty(deliveries);
+        Assert.DoesNotContain(events, e => e.Type is TimelineEvents.Queued or TimelineEvents.ChannelSkipped or TimelineEvents.Skipped);
+        Assert.Equal(status, (await InScopeAsync(store => store.FindAsync(_tenant, n.Id, default)))!.Status);
+    }
+
+    private async Task<T> InScopeAsync<T>(Func<NotificationStore, Task<T>> action)
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        return await action(scope.ServiceProvider.GetRequiredService<NotificationStore>());
+    }
+
+    private Notification NewNotification(string status = NotificationStatus.Accepted, string? idempotencyKey = null)
+    {
+        var (id, createdAt) = UuidV7.New(TimeProvider.System);
+        return new Notification
+        {
+            Id = id,
+            TenantId = _tenant,
+            TemplateKey = "welcome",
+            TemplateVersion = 1,
+            Category = "transactional",
+            Priority = "normal",
+            UserId = "ann",
+            Channels = ["email"],
+            Status = status,
+            ScheduledFor = status == NotificationStatus.Scheduled ? createdAt.AddHours(1) : null,
+            IdempotencyKey = idempotencyKey,
+            CreatedAt = createdAt,
+            UpdatedAt = createdAt,
+        };
+    }
+}
