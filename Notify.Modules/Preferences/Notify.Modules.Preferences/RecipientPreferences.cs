@@ -1,11 +1,10 @@
-using NodaTime;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime.Extensions;
 using Notify.Modules.Preferences.Caching;
 using Notify.Modules.Preferences.Contracts;
-using Notify.Modules.Preferences.Domain;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Preferences.Data;
+using Notify.Modules.Preferences.Domain;
 
 namespace Notify.Modules.Preferences;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Preferences.Features;
 using StackExchange.Redis;
@@ -72,6 +71,6 @@ internal sealed class FrequencyCapCounter(IConnectionMultiplexer redis, TimeProv
         }
 
         var cap = counters[full - 1];
-        return new CapDecision(false, cap.Name.ToString(CultureInfo.InvariantCulture), cap.WindowEnds);
+        return new CapDecision(false, cap.Name, cap.WindowEnds);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using NodaTime;
 using NodaTime.Text;
 using NodaTime.TimeZones;
@@ -27,8 +26,6 @@ internal static class LocalSchedule
         return index >= 0;
     }
 
-    public static string Format(LocalTime time) => TimePattern.Format(time);
-
     private static readonly ZoneLocalMappingResolver Earlier = Resolvers.CreateMappingResolver(Resolvers.ReturnEarlier, Resolvers.ReturnForwardShifted);
     private static readonly ZoneLocalMappingResolver Later = Resolvers.CreateMappingResolver(Resolvers.ReturnLater, Resolvers.ReturnForwardShifted);
 
@@ -39,8 +36,6 @@ internal static class LocalSchedule
     /// </summary>
     public static Instant ToInstant(LocalDateTime local, DateTimeZone zone, bool isEnd = false) =>
         zone.ResolveLocal(local, isEnd ? Later : Earlier).ToInstant();
-
-    public static string Describe(IsoDayOfWeek day) => DayNames[(int)day - 1].ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>A daily window (quiet hours, work hours) in local time, on some days of the week.</summary>

@@ -23,8 +23,6 @@ public sealed record RecipientProfileFields(
 
 internal static partial class RecipientRules
 {
-    public const int MaxUserIdLength = 200;
-
     [GeneratedRegex(@"^[^\s/?#]{1,200}$")]
     public static partial Regex UserId();
 
