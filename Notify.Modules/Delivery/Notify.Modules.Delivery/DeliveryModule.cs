@@ -27,6 +27,7 @@ public sealed class DeliveryModule : IModule
         }
 
         builder.Services.AddScoped<NotificationStore>();
+        builder.Services.AddScoped<SendingStore>();
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
@@ -45,7 +46,6 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.Configure<EmailOptions>(builder.Configuration.GetSection(EmailOptions.Section));
         builder.Services.AddSingleton(SmtpServer.Parse(smtp));
-        builder.Services.AddScoped<SendingStore>();
         builder.Services.AddHostedService<EmailSender>();
     }
 
