@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Aspire.Hosting.ApplicationModel;
@@ -230,7 +231,16 @@ public sealed class DispatchPlanningTests(NotifyApp notify)
     public async Task The_worker_renders_and_queues_one_delivery_per_allowed_channel_and_cancel_cancels_them()
     {
         using var client = await TenantAsync("Dispatch");
-        var id = await SendAsync(client, new { templateKey = "order-shipped", recipients = new[] { new { userId = "ann" } }, data = Data });
+        // Quiet hours around now hold both deliveries, so the email sender does not send the email before the asserts and the cancel.
+        var now = DateTime.UtcNow;
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/v1/users/ann/preferences", new
+        {
+            quietHours = new { start = now.AddHours(-1).ToString("HH:mm", CultureInfo.InvariantCulture), end = now.AddHours(2).ToString("HH:mm", CultureInfo.InvariantCulture) },
+        })).StatusCode);
+        var id = await SendAsync(client, new
+        {
+            templateKey = "order-shipped", category = "promotional", recipients = new[] { new { userId = "ann" } }, data = Data,
+        });
 
         var details = await UntilAsync(client, id, d => d.GetProperty("deliveries").GetArrayLength() == 2);
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Notify.Modules.Abstractions.Data;
@@ -8,6 +9,7 @@ using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Sending;
 
 namespace Notify.Modules.Delivery;
 
@@ -25,11 +27,26 @@ public sealed class DeliveryModule : IModule
         }
 
         builder.Services.AddScoped<NotificationStore>();
+        builder.Services.AddScoped<SendingStore>();
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
             builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(NotificationPlanner.Queue);
+            AddEmailSending(builder);
         }
+    }
+
+    /// <summary>The email channel's sender, when the host has an SMTP server (<c>ConnectionStrings:smtp</c>).</summary>
+    private static void AddEmailSending(IHostApplicationBuilder builder)
+    {
+        if (builder.Configuration.GetConnectionString("smtp") is not { Length: > 0 } smtp)
+        {
+            return;
+        }
+
+        builder.Services.Configure<EmailOptions>(builder.Configuration.GetSection(EmailOptions.Section));
+        builder.Services.AddSingleton(SmtpServer.Parse(smtp));
+        builder.Services.AddHostedService<EmailSender>();
     }
 
     public async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)

@@ -20,9 +20,9 @@ namespace Notify.Modules.Delivery.Dispatch;
 /// consumer's transaction, so a crash leaves either everything or nothing.
 /// </summary>
 /// <remarks>
-/// Sending is not here yet: a channel sender (email over SMTP with MailKit, in-app inbox + SSE, …) picks up deliveries
-/// that are <c>queued</c> with <c>deliver_at</c> null or past, sends <c>content</c>, records attempts, and advances the
-/// delivery and notification statuses with <see cref="NotificationStore.AdvanceAsync"/>.
+/// Sending is not here: a channel sender (email: <see cref="Sending.EmailSender"/>; in-app, … not built yet) claims
+/// deliveries that are <c>queued</c> with <c>deliver_at</c> null or past through <see cref="Sending.SendingStore"/>, sends
+/// <c>content</c>, records attempts, and advances the delivery and notification statuses.
 /// </remarks>
 internal sealed class NotificationPlanner(
     DeliveryDbContext db,

@@ -47,6 +47,12 @@ internal sealed class ChannelDelivery
 
     public int Attempts { get; set; }
 
+    /// <summary>While set and in the future, a sender holds this delivery (claimed, sending); a crashed sender's lease runs out and the delivery is claimed again.</summary>
+    public DateTimeOffset? LeasedUntil { get; set; }
+
+    /// <summary>The last attempt's error, if it failed.</summary>
+    public string? LastError { get; set; }
+
     /// <summary>The rendered message (JSON of the Templates contract's RenderedMessage), rendered once so every attempt sends the same.</summary>
     public string? Content { get; init; }
 

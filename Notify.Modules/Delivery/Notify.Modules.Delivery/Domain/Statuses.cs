@@ -85,6 +85,15 @@ internal static class TimelineEvents
 
     /// <summary>No channel is left to carry the notification.</summary>
     public const string Skipped = "skipped";
+
+    /// <summary>A delivery was handed to its provider (detail: the provider's message id).</summary>
+    public const string Sent = "sent";
+
+    /// <summary>An attempt failed transiently and the delivery was rescheduled (detail: the error and the next attempt's time).</summary>
+    public const string AttemptFailed = "attempt_failed";
+
+    /// <summary>A delivery failed for good: a permanent error, or transient ones until the attempts ran out (detail: the error).</summary>
+    public const string Failed = "failed";
 }
 
 internal static class StatusRanks

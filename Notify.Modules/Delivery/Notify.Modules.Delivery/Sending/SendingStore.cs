@@ -1,0 +1,143 @@
+using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions;
+using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Domain;
+using Npgsql;
+
+namespace Notify.Modules.Delivery.Sending;
+
+/// <summary>A delivery a sender claimed: what it needs to build and send the message.</summary>
+internal sealed record ClaimedDelivery(
+    Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts);
+
+/// <summary>
+/// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
+/// a claimed delivery stays <c>queued</c> with a lease (<c>leased_until</c>) and a counted attempt, and leaves
+/// <c>queued</c> only for <c>sent</c> or <c>failed</c>.
+/// </summary>
+internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContext db, NotificationStore store, TimeProvider clock)
+{
+    /// <summary>
+    /// Claims up to <paramref name="batchSize"/> queued deliveries of <paramref name="channel"/> whose time has come and
+    /// whose lease (if any) ran out, counting an attempt and leasing each until <paramref name="lease"/> from now — one
+    /// statement, so the claim and the attempt commit together before anything is sent. <c>SKIP LOCKED</c> lets
+    /// concurrent senders take different rows; the lease keeps them from taking the same row again once committed.
+    /// </summary>
+    public async Task<List<ClaimedDelivery>> ClaimAsync(string channel, int batchSize, TimeSpan lease, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var command = dataSource.CreateCommand($"""
+            WITH due AS (
+                SELECT id, created_at FROM delivery.deliveries
+                WHERE status = '{DeliveryStatus.Queued}' AND channel = @channel
+                  AND (deliver_at IS NULL OR deliver_at <= @now)
+                  AND (leased_until IS NULL OR leased_until <= @now)
+                ORDER BY coalesce(deliver_at, created_at)
+                LIMIT @batch
+                FOR UPDATE SKIP LOCKED)
+            UPDATE delivery.deliveries d
+            SET attempts = d.attempts + 1, leased_until = @leasedUntil, updated_at = @now
+            FROM due WHERE d.id = due.id AND d.created_at = due.created_at
+            RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts
+            """);
+        command.Parameters.AddWithValue("channel", channel);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("batch", batchSize);
+        command.Parameters.AddWithValue("leasedUntil", now + lease);
+        var claimed = new List<ClaimedDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            claimed.Add(new ClaimedDelivery(
+                reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt32(7)));
+        }
+
+        return claimed;
+    }
+
+    /// <summary>Marks the delivery sent with the provider's message id, writes a <c>sent</c> event and moves the notification to sent.</summary>
+    public async Task MarkSentAsync(ClaimedDelivery delivery, string providerMessageId, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Only from queued: a delivery cancelled while its message was on the wire stays cancelled (it went out anyway).
+        var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE delivery.deliveries SET status = {DeliveryStatus.Sent}, provider_message_id = {providerMessageId},
+                leased_until = NULL, last_error = NULL, updated_at = {clock.GetUtcNow()}
+            WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
+            """, ct);
+        if (updated == 1 && await NotificationOfAsync(delivery, ct) is { } notification)
+        {
+            db.Events.Add(DeliveryEvent(notification, delivery, TimelineEvents.Sent, providerMessageId));
+            await db.SaveChangesAsync(ct);
+            await store.AdvanceAsync(notification, NotificationStatus.Sent, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>Releases the lease and moves the delivery's time to <paramref name="retryAt"/>, with an <c>attempt_failed</c> event.</summary>
+    public async Task RescheduleAsync(ClaimedDelivery delivery, DateTimeOffset retryAt, string error, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE delivery.deliveries SET deliver_at = {retryAt}, leased_until = NULL, last_error = {Truncate(error)},
+                updated_at = {clock.GetUtcNow()}
+            WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
+            """, ct);
+        if (updated == 1 && await NotificationOfAsync(delivery, ct) is { } notification)
+        {
+            db.Events.Add(DeliveryEvent(notification, delivery, TimelineEvents.AttemptFailed,
+                $"Attempt {delivery.Attempts} failed: {error} Next attempt at {retryAt:O}."));
+            await db.SaveChangesAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Marks the delivery failed with the error and a <c>failed</c> event; the notification fails too when none of its
+    /// deliveries is still queued or went out.
+    /// </summary>
+    public async Task MarkFailedAsync(ClaimedDelivery delivery, string error, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE delivery.deliveries SET status = {DeliveryStatus.Failed}, leased_until = NULL, last_error = {Truncate(error)},
+                updated_at = {clock.GetUtcNow()}
+            WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
+            """, ct);
+        if (updated == 1 && await NotificationOfAsync(delivery, ct) is { } notification)
+        {
+            db.Events.Add(DeliveryEvent(notification, delivery, TimelineEvents.Failed, Truncate(error)));
+            await db.SaveChangesAsync(ct);
+            var alive = new[] { DeliveryStatus.Queued, DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Opened, DeliveryStatus.Clicked };
+            var anyAlive = await db.Deliveries.AnyAsync(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt
+                && d.TenantId == notification.TenantId && alive.Contains(d.Status), ct);
+            if (!anyAlive)
+            {
+                await store.AdvanceAsync(notification, NotificationStatus.Failed, ct);
+            }
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>The notification a claimed delivery belongs to (its recipient and category shape the message).</summary>
+    public Task<Notification?> NotificationOfAsync(ClaimedDelivery delivery, CancellationToken ct) =>
+        store.FindAsync(delivery.TenantId, delivery.NotificationId, ct);
+
+    private NotificationEvent DeliveryEvent(Notification notification, ClaimedDelivery delivery, string type, string? detail) => new()
+    {
+        Id = Ids.New(clock),
+        TenantId = notification.TenantId,
+        NotificationId = notification.Id,
+        DeliveryId = delivery.Id,
+        Channel = delivery.Channel,
+        Type = type,
+        Detail = detail,
+        CreatedAt = clock.GetUtcNow(),
+    };
+
+    private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
+}
