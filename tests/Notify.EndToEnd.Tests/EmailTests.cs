@@ -54,7 +54,7 @@ public sealed class EmailTests(NotifyApp notify)
     private async Task<MimeMessage> ReceivedAsync(string to)
     {
         using var smtp4dev = new HttpClient { BaseAddress = notify.App.GetEndpoint("smtp", "http") };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             var page = await smtp4dev.GetFromJsonAsync<JsonElement>("/api/messages?pageSize=500");
@@ -73,7 +73,7 @@ public sealed class EmailTests(NotifyApp notify)
 
     private static async Task<JsonElement> UntilAsync(HttpClient client, Guid id, Func<JsonElement, bool> done)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             var details = await client.GetFromJsonAsync<JsonElement>($"/v1/notifications/{id}");

@@ -80,12 +80,15 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     /// <summary>Its deliveries and timeline, oldest first; both are created no earlier than the notification, which prunes older partitions.</summary>
     public async Task<(List<ChannelDelivery> Deliveries, List<NotificationEvent> Events)> DetailsAsync(Notification notification, CancellationToken ct)
     {
+        // One snapshot for both reads, so a planner committing in between cannot show its events without its deliveries.
+        await using var snapshot = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         var deliveries = await db.Deliveries.AsNoTracking()
             .Where(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt && d.TenantId == notification.TenantId)
             .OrderBy(d => d.Id).ToListAsync(ct);
         var events = await db.Events.AsNoTracking()
             .Where(e => e.NotificationId == notification.Id && e.CreatedAt >= notification.CreatedAt && e.TenantId == notification.TenantId)
             .OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).ToListAsync(ct);
+        await snapshot.CommitAsync(ct);
         return (deliveries, events);
     }
 
