@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using FluentValidation;
+using Notify.Modules.Abstractions;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Preferences.Domain;
 using Notify.Modules.Templates.Contracts;
@@ -7,11 +7,8 @@ using Notify.Modules.Templates.Contracts;
 namespace Notify.Modules.Preferences.Features;
 
 /// <summary>Checks shared by the recipient's and the tenant's preference documents.</summary>
-internal static partial class PreferenceDocumentRules
+internal static class PreferenceDocumentRules
 {
-    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]{0,99}$")]
-    public static partial Regex Category();
-
     private static string ChannelList => string.Join(", ", Channels.All);
 
     public static void AddChannelRules<T>(this AbstractValidator<T> validator, Func<T, IReadOnlyDictionary<string, PreferenceSetting>?> channels, string path) =>
@@ -21,7 +18,7 @@ internal static partial class PreferenceDocumentRules
 
     public static void AddCategoryKeyRules<T, TValue>(this AbstractValidator<T> validator, Func<T, IReadOnlyDictionary<string, TValue>?> map, string path) =>
         validator.RuleForEach(x => map(x) == null ? Enumerable.Empty<string>() : map(x)!.Keys)
-            .Must(c => Category().IsMatch(c))
+            .Must(Formats.IsCategory)
             .WithMessage((_, c) => $"'{c}' is not a category: use a lower-case slug (letters, digits, - _ .), e.g. marketing.")
             .OverridePropertyName(path);
 

@@ -22,15 +22,6 @@ internal static partial class SendChecks
     private static readonly TimeSpan MaxScheduleAhead = TimeSpan.FromDays(365);
     private const int MaxMetadataBytes = 16 * 1024;
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    private static partial Regex Email();
-
-    [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$")]
-    private static partial Regex E164();
-
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9_.-]{0,99}$")]
-    private static partial Regex Category();
-
     [GeneratedRegex(@"^[\x21-\x7E]{1,200}$")]
     private static partial Regex IdempotencyKey();
 
@@ -89,7 +80,7 @@ internal static partial class SendChecks
             Shape("priority", $"priority '{req.Priority}' is not one of critical, high, normal, low, bulk.");
         }
 
-        if (req.Category is not null && !Category().IsMatch(req.Category))
+        if (req.Category is not null && !Formats.IsCategory(req.Category))
         {
             Shape("category", "category is 1 to 100 lower-case letters, digits, '_', '.' or '-'.");
         }
@@ -146,12 +137,12 @@ internal static partial class SendChecks
                 Shape($"recipients[{i}].userId", "userId must not be empty.");
             }
 
-            if (r.Email is not null && (r.Email.Length > 320 || !Email().IsMatch(r.Email)))
+            if (r.Email is not null && !Formats.IsEmail(r.Email))
             {
                 Shape($"recipients[{i}].email", $"'{r.Email}' is not an email address.");
             }
 
-            if (r.Phone is not null && !E164().IsMatch(r.Phone))
+            if (r.Phone is not null && !Formats.IsE164Phone(r.Phone))
             {
                 Shape($"recipients[{i}].phone", "phone is written in E.164 form: + and the country code, then the number (e.g. +14155550123).");
             }

@@ -1,6 +1,7 @@
 using FastEndpoints;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Preferences.Data;
@@ -17,7 +18,7 @@ public sealed record RecipientLinksResponse(Uri PreferenceCenterUrl, DateTimeOff
 internal sealed class CreateRecipientLinksValidator : Validator<CreateRecipientLinksRequest>
 {
     public CreateRecipientLinksValidator() =>
-        RuleFor(x => x.Category).Matches(PreferenceDocumentRules.Category()).When(x => x.Category is not null)
+        RuleFor(x => x.Category).Must(Formats.IsCategory).When(x => x.Category is not null)
             .WithMessage("category is a lower-case slug (letters, digits, - _ .), e.g. marketing.");
 }
 

@@ -26,20 +26,14 @@ internal static partial class RecipientRules
     [GeneratedRegex(@"^[^\s/?#]{1,200}$")]
     public static partial Regex UserId();
 
-    [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$")]
-    private static partial Regex E164();
-
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    private static partial Regex Email();
-
     public static bool IsTimeZone(string? zone) => zone is not null && DateTimeZoneProviders.Tzdb.GetZoneOrNull(zone) is not null;
 
     /// <summary>Shape rules for profile fields; unknown time zones are checked separately (a 422, not a 400).</summary>
     public static void AddProfileRules<T>(this AbstractValidator<T> validator, Func<T, RecipientProfileFields> fields)
     {
-        validator.RuleFor(x => fields(x).Email).MaximumLength(320).Matches(Email()).When(x => fields(x).Email is not null)
+        validator.RuleFor(x => fields(x).Email).Must(Formats.IsEmail).When(x => fields(x).Email is not null)
             .WithMessage("email is not an email address.").OverridePropertyName("email");
-        validator.RuleFor(x => fields(x).Phone).Matches(E164()).When(x => fields(x).Phone is not null)
+        validator.RuleFor(x => fields(x).Phone).Must(Formats.IsE164Phone).When(x => fields(x).Phone is not null)
             .WithMessage("phone is written in E.164 form: + and the country code, then the number, digits only (e.g. +14155550123).")
             .OverridePropertyName("phone");
         validator.RuleFor(x => fields(x).Locale).Must(Locales.IsKnown).When(x => fields(x).Locale is not null)

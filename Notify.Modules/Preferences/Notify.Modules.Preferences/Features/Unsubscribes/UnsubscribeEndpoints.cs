@@ -1,6 +1,7 @@
 using FastEndpoints;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
@@ -22,7 +23,7 @@ internal sealed class AddUnsubscribeValidator : Validator<AddUnsubscribeRequest>
 {
     public AddUnsubscribeValidator()
     {
-        RuleFor(x => x.Category).Matches(PreferenceDocumentRules.Category())
+        RuleFor(x => x.Category).Must(Formats.IsCategory)
             .WithMessage("category is a lower-case slug (letters, digits, - _ .), e.g. marketing.");
         RuleFor(x => x.Reason).Must(r => r is null || UnsubscribeReasons.All.Contains(r))
             .WithMessage($"reason is one of {string.Join(", ", UnsubscribeReasons.All)}.");
