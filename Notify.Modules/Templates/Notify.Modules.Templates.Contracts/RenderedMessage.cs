@@ -5,7 +5,7 @@ namespace Notify.Modules.Templates.Contracts;
 /// <param name="Locale">The locale whose variant was used (after fallback).</param>
 /// <param name="Subject">Email subject.</param>
 /// <param name="Html">Email HTML, wrapped in the tenant's layout.</param>
-/// <param name="Text">Email text part, SMS text.</param>
+/// <param name="Text">Email text part (always set: the template's own, or derived from the HTML), SMS text.</param>
 /// <param name="Title">Push or in-app title.</param>
 /// <param name="Body">Push or in-app body, webhook JSON body.</param>
 /// <param name="Data">Push data (JSON object).</param>

@@ -74,7 +74,7 @@ internal sealed class NotificationPlanner(
         {
             if (await SkipReasonAsync(notification, channel, priority, ct) is { } reason)
             {
-                db.Events.Add(ChannelEvent(notification, channel.Channel, TimelineEvents.ChannelSkipped, reason));
+                db.Events.Add(store.NewEvent(notification, TimelineEvents.ChannelSkipped, reason, channel.Channel));
                 continue;
             }
 
@@ -89,7 +89,7 @@ internal sealed class NotificationPlanner(
             }
             catch (TemplateRenderException ex)
             {
-                db.Events.Add(ChannelEvent(notification, channel.Channel, TimelineEvents.RenderFailed, ex.Message));
+                db.Events.Add(store.NewEvent(notification, TimelineEvents.RenderFailed, ex.Message, channel.Channel));
                 continue;
             }
 
@@ -108,7 +108,7 @@ internal sealed class NotificationPlanner(
                 UpdatedAt = now,
             };
             db.Deliveries.Add(delivery);
-            db.Events.Add(store.NewEvent(notification, TimelineEvents.Queued, QueuedDetail(channel), delivery));
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Queued, QueuedDetail(channel), delivery.Channel, delivery.Id));
             queued++;
         }
 
@@ -146,15 +146,4 @@ internal sealed class NotificationPlanner(
         channel.Digest is { } digest ? $"Held for the {digest.Frequency} digest at {digest.NextAt:O}."
         : channel.DeliverAt is { } at ? $"Delayed by quiet or work hours until {at:O}."
         : null;
-
-    private NotificationEvent ChannelEvent(Notification notification, string channel, string type, string detail) => new()
-    {
-        Id = Ids.New(clock),
-        TenantId = notification.TenantId,
-        NotificationId = notification.Id,
-        Channel = channel,
-        Type = type,
-        Detail = detail,
-        CreatedAt = clock.GetUtcNow(),
-    };
 }

@@ -141,13 +141,14 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         return true;
     }
 
-    public NotificationEvent NewEvent(Notification notification, string type, string? detail, ChannelDelivery? delivery = null) => new()
+    /// <summary>A timeline row; <paramref name="channel"/> and <paramref name="deliveryId"/> when it is about one channel or delivery.</summary>
+    public NotificationEvent NewEvent(Notification notification, string type, string? detail, string? channel = null, Guid? deliveryId = null) => new()
     {
         Id = Ids.New(clock),
         TenantId = notification.TenantId,
         NotificationId = notification.Id,
-        DeliveryId = delivery?.Id,
-        Channel = delivery?.Channel,
+        DeliveryId = deliveryId,
+        Channel = channel,
         Type = type,
         Detail = detail,
         CreatedAt = clock.GetUtcNow(),

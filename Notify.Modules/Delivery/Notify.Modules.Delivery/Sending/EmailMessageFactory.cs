@@ -1,12 +1,10 @@
-using System.Net;
-using System.Text.RegularExpressions;
 using MimeKit;
 using Notify.Modules.Templates.Contracts;
 
 namespace Notify.Modules.Delivery.Sending;
 
 /// <summary>Builds the MIME message of an email delivery from its rendered content.</summary>
-internal static partial class EmailMessageFactory
+internal static class EmailMessageFactory
 {
     /// <summary>
     /// The Message-ID is derived from the delivery id, never random: a delivery sent again after a crash (see
@@ -31,34 +29,9 @@ internal static partial class EmailMessageFactory
             message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
 
-        var body = new BodyBuilder { HtmlBody = content.Html, TextBody = content.Text ?? TextOf(content.Html) };
+        // Templates always renders the text part (its own, or derived from the HTML), so every message is multipart.
+        var body = new BodyBuilder { HtmlBody = content.Html, TextBody = content.Text ?? "" };
         message.Body = body.ToMessageBody();
         return message;
     }
-
-    /// <summary>A plain-text part for templates that have none: the HTML with its tags stripped, so every message is multipart.</summary>
-    private static string TextOf(string? html)
-    {
-        if (string.IsNullOrEmpty(html))
-        {
-            return "";
-        }
-
-        var text = Blocks().Replace(html, "");
-        text = LineBreaks().Replace(text, "\n");
-        text = WebUtility.HtmlDecode(Tags().Replace(text, ""));
-        return BlankLines().Replace(text, "\n\n").Trim();
-    }
-
-    [GeneratedRegex("<(style|script|head)[^>]*>.*?</\\1>", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
-    private static partial Regex Blocks();
-
-    [GeneratedRegex("<(br|/p|/div|/tr|/h[1-6]|/li)[^>]*>", RegexOptions.IgnoreCase)]
-    private static partial Regex LineBreaks();
-
-    [GeneratedRegex("<[^>]+>")]
-    private static partial Regex Tags();
-
-    [GeneratedRegex("\n\\s*\n+")]
-    private static partial Regex BlankLines();
 }

@@ -101,7 +101,7 @@ internal sealed class EmailSender(
         var content = delivery.Content is null ? null : JsonSerializer.Deserialize<RenderedMessage>(delivery.Content, JsonSerializerOptions.Web);
         if (notification is null || content is null || string.IsNullOrWhiteSpace(delivery.Address))
         {
-            await store.MarkFailedAsync(delivery, "The delivery has no notification, content or address to send.", ct);
+            await store.MarkFailedAsync(delivery, notification, "The delivery has no notification, content or address to send.", ct);
             return;
         }
 
@@ -115,7 +115,7 @@ internal sealed class EmailSender(
         }
         catch (ParseException ex)
         {
-            await store.MarkFailedAsync(delivery, $"Invalid address '{delivery.Address}': {ex.Message}", ct);
+            await store.MarkFailedAsync(delivery, notification, $"Invalid address '{delivery.Address}': {ex.Message}", ct);
             return;
         }
 
@@ -127,7 +127,7 @@ internal sealed class EmailSender(
         {
             logger.LogWarning("Email delivery {DeliveryId} was refused for good: {Status} {Error}", delivery.Id, (int)ex.StatusCode, ex.Message);
             await DisconnectQuietlyAsync(smtp);
-            await store.MarkFailedAsync(delivery, $"SMTP {(int)ex.StatusCode}: {ex.Message}", ct);
+            await store.MarkFailedAsync(delivery, notification, $"SMTP {(int)ex.StatusCode}: {ex.Message}", ct);
             return;
         }
         catch (Exception ex) when (ex is SmtpCommandException or SmtpProtocolException or IOException or ServiceNotConnectedException
@@ -137,18 +137,18 @@ internal sealed class EmailSender(
             var error = ex is SmtpCommandException command ? $"SMTP {(int)command.StatusCode}: {ex.Message}" : $"{ex.GetType().Name}: {ex.Message}";
             if (delivery.Attempts >= _options.MaxAttempts)
             {
-                await store.MarkFailedAsync(delivery, $"Gave up after {delivery.Attempts} attempts. Last error: {error}", ct);
+                await store.MarkFailedAsync(delivery, notification, $"Gave up after {delivery.Attempts} attempts. Last error: {error}", ct);
                 return;
             }
 
             var retryAt = clock.GetUtcNow() + Backoff(delivery.Attempts);
             logger.LogInformation("Email delivery {DeliveryId} failed transiently ({Error}); retrying at {RetryAt}", delivery.Id, error, retryAt);
-            await store.RescheduleAsync(delivery, retryAt, error, ct);
+            await store.RescheduleAsync(delivery, notification, retryAt, error, ct);
             return;
         }
 
         // The Message-ID is the provider message id: SMTP servers answer DATA with free text, not a stable id.
-        await store.MarkSentAsync(delivery, message.MessageId ?? EmailMessageFactory.MessageIdOf(delivery.Id, _from), ct);
+        await store.MarkSentAsync(delivery, notification, message.MessageId ?? EmailMessageFactory.MessageIdOf(delivery.Id, _from), ct);
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Notify.Modules.Abstractions;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
 using Npgsql;
@@ -57,7 +56,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     /// <summary>Marks the delivery sent with the provider's message id, writes a <c>sent</c> event and moves the notification to sent.</summary>
-    public async Task MarkSentAsync(ClaimedDelivery delivery, string providerMessageId, CancellationToken ct)
+    public async Task MarkSentAsync(ClaimedDelivery delivery, Notification notification, string providerMessageId, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         // Only from queued: a delivery cancelled while its message was on the wire stays cancelled (it went out anyway).
@@ -66,9 +65,9 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
                 leased_until = NULL, last_error = NULL, updated_at = {clock.GetUtcNow()}
             WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
             """, ct);
-        if (updated == 1 && await NotificationOfAsync(delivery, ct) is { } notification)
+        if (updated == 1)
         {
-            db.Events.Add(DeliveryEvent(notification, delivery, TimelineEvents.Sent, providerMessageId));
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, providerMessageId, delivery.Channel, delivery.Id));
             await db.SaveChangesAsync(ct);
             await store.AdvanceAsync(notification, NotificationStatus.Sent, ct);
         }
@@ -77,7 +76,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     /// <summary>Releases the lease and moves the delivery's time to <paramref name="retryAt"/>, with an <c>attempt_failed</c> event.</summary>
-    public async Task RescheduleAsync(ClaimedDelivery delivery, DateTimeOffset retryAt, string error, CancellationToken ct)
+    public async Task RescheduleAsync(ClaimedDelivery delivery, Notification notification, DateTimeOffset retryAt, string error, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
@@ -85,10 +84,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
                 updated_at = {clock.GetUtcNow()}
             WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
             """, ct);
-        if (updated == 1 && await NotificationOfAsync(delivery, ct) is { } notification)
+        if (updated == 1)
         {
-            db.Events.Add(DeliveryEvent(notification, delivery, TimelineEvents.AttemptFailed,
-                $"Attempt {delivery.Attempts} failed: {error} Next attempt at {retryAt:O}."));
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.AttemptFailed,
+                $"Attempt {delivery.Attempts} failed: {error} Next attempt at {retryAt:O}.", delivery.Channel, delivery.Id));
             await db.SaveChangesAsync(ct);
         }
 
@@ -99,7 +98,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     /// Marks the delivery failed with the error and a <c>failed</c> event; the notification fails too when none of its
     /// deliveries is still queued or went out.
     /// </summary>
-    public async Task MarkFailedAsync(ClaimedDelivery delivery, string error, CancellationToken ct)
+    public async Task MarkFailedAsync(ClaimedDelivery delivery, Notification? notification, string error, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
@@ -107,9 +106,9 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
                 updated_at = {clock.GetUtcNow()}
             WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
             """, ct);
-        if (updated == 1 && await NotificationOfAsync(delivery, ct) is { } notification)
+        if (updated == 1 && notification is not null)
         {
-            db.Events.Add(DeliveryEvent(notification, delivery, TimelineEvents.Failed, Truncate(error)));
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Failed, Truncate(error), delivery.Channel, delivery.Id));
             await db.SaveChangesAsync(ct);
             var alive = new[] { DeliveryStatus.Queued, DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Opened, DeliveryStatus.Clicked };
             var anyAlive = await db.Deliveries.AnyAsync(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt
@@ -123,21 +122,12 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await transaction.CommitAsync(ct);
     }
 
-    /// <summary>The notification a claimed delivery belongs to (its recipient and category shape the message).</summary>
+    /// <summary>
+    /// The notification a claimed delivery belongs to (its recipient and category shape the message); the sender reads it
+    /// once and passes it to the outcome methods below.
+    /// </summary>
     public Task<Notification?> NotificationOfAsync(ClaimedDelivery delivery, CancellationToken ct) =>
         store.FindAsync(delivery.TenantId, delivery.NotificationId, ct);
-
-    private NotificationEvent DeliveryEvent(Notification notification, ClaimedDelivery delivery, string type, string? detail) => new()
-    {
-        Id = Ids.New(clock),
-        TenantId = notification.TenantId,
-        NotificationId = notification.Id,
-        DeliveryId = delivery.Id,
-        Channel = delivery.Channel,
-        Type = type,
-        Detail = detail,
-        CreatedAt = clock.GetUtcNow(),
-    };
 
     private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
 }
