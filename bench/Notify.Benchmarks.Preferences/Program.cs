@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Preferences;
-using Notify.Modules.Preferences.Caching;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Preferences.Domain;
 using Notify.Modules.Preferences.Features;
@@ -29,17 +28,11 @@ try
     await using (var scope = host.Services.CreateAsyncScope())
     {
         var store = scope.ServiceProvider.GetRequiredService<RecipientStore>();
-        store.Db.TenantDefaults.Add(new TenantDefaultsRow
-        {
-            TenantId = tenant,
-            Document = new TenantDefaults(new Dictionary<string, CategoryDefaults>
+        await store.ReplaceDefaultsAsync(tenant, new TenantDefaults(new Dictionary<string, CategoryDefaults>
             {
                 ["marketing"] = new("Product news", new Dictionary<string, PreferenceSetting> { ["sms"] = PreferenceSetting.Forbid }),
                 ["comments"] = new("Comments", Digest: new DigestSetting("daily", "09:00")),
-            }),
-            Revision = await store.Db.NextRevisionAsync(default),
-        });
-        await store.Db.SaveChangesAsync();
+            }), default);
         await store.UpsertProfilesAsync(tenant, Enumerable.Range(0, Recipients)
             .Select(i => ($"user-{i}", new RecipientProfileFields($"user{i}@example.com", "+1415555" + i.ToString("D4", CultureInfo.InvariantCulture), "en", zones[i % zones.Length])))
             .ToList(), default);

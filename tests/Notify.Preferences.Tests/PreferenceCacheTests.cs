@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Preferences;
-using Notify.Modules.Preferences.Caching;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Preferences.Domain;
 using Notify.Modules.Preferences.Features;
@@ -62,18 +61,10 @@ public sealed class PreferenceCacheTests(Infrastructure infrastructure) : IAsync
 
         await using (var scope = _writer.Services.CreateAsyncScope())
         {
-            var db = scope.ServiceProvider.GetRequiredService<RecipientStore>().Db;
-            db.TenantDefaults.Add(new TenantDefaultsRow
-            {
-                TenantId = _tenant,
-                Document = new TenantDefaults(new Dictionary<string, CategoryDefaults>
+            await scope.ServiceProvider.GetRequiredService<RecipientStore>().ReplaceDefaultsAsync(_tenant, new TenantDefaults(new Dictionary<string, CategoryDefaults>
                 {
                     ["marketing"] = new(Channels: new Dictionary<string, PreferenceSetting> { ["email"] = PreferenceSetting.Forbid }),
-                }),
-                Revision = await db.NextRevisionAsync(default),
-            });
-            await db.SaveChangesAsync();
-            await scope.ServiceProvider.GetRequiredService<PreferenceCache>().DefaultsChangedAsync(_tenant, default);
+                }), default);
         }
 
         await UntilAsync(async () => (await PlanAsync("bob"))!.Channels.Single().Reason == PlanReasons.ForbiddenByTenantDefault);
@@ -94,16 +85,8 @@ public sealed class PreferenceCacheTests(Infrastructure infrastructure) : IAsync
     {
         await using (var scope = _writer.Services.CreateAsyncScope())
         {
-            var db = scope.ServiceProvider.GetRequiredService<RecipientStore>().Db;
-            db.TenantDefaults.Add(new TenantDefaultsRow
-            {
-                TenantId = _tenant,
-                Document = new TenantDefaults(FrequencyCaps: new FrequencyCaps(
-                    new Dictionary<string, CapLimit> { ["email"] = new(PerHour: 7) }, Overall: new CapLimit(PerDay: 10))),
-                Revision = await db.NextRevisionAsync(default),
-            });
-            await db.SaveChangesAsync();
-            await scope.ServiceProvider.GetRequiredService<PreferenceCache>().DefaultsChangedAsync(_tenant, default);
+            await scope.ServiceProvider.GetRequiredService<RecipientStore>().ReplaceDefaultsAsync(_tenant, new TenantDefaults(FrequencyCaps: new FrequencyCaps(
+                    new Dictionary<string, CapLimit> { ["email"] = new(PerHour: 7) }, Overall: new CapLimit(PerDay: 10))), default);
         }
 
         var instances = new[] { _writer, _reader }.Select(h => h.Services.GetRequiredService<IRecipientPreferences>()).ToArray();

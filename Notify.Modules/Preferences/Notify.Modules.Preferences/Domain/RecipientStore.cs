@@ -10,8 +10,9 @@ using Npgsql;
 namespace Notify.Modules.Preferences.Domain;
 
 /// <summary>
-/// Every change to a recipient goes through here: it takes a new revision, saves (retrying when another writer
-/// got there first), and then refreshes the caches of every process. Endpoints and recipient pages share it.
+/// Every change to a recipient (and to the tenant's defaults) goes through here: it takes a new revision, saves
+/// (retrying when another writer got there first), and then refreshes the caches of every process. Endpoints and
+/// recipient pages share it.
 /// </summary>
 internal sealed class RecipientStore(PreferencesDbContext db, PreferenceCache cache, TimeProvider clock)
 {
@@ -57,6 +58,36 @@ internal sealed class RecipientStore(PreferencesDbContext db, PreferenceCache ca
 
             await cache.RecipientChangedAsync(tenantId, userId, cancellationToken);
             return (recipient, created);
+        }
+    }
+
+    /// <summary>Replaces the tenant's defaults (creating the row on first use) and refreshes every cache.</summary>
+    public async Task ReplaceDefaultsAsync(Guid tenantId, Features.TenantDefaults document, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            db.ChangeTracker.Clear();
+            var row = await db.TenantDefaults.FirstOrDefaultAsync(d => d.TenantId == tenantId, cancellationToken);
+            if (row is null)
+            {
+                row = new TenantDefaultsRow { TenantId = tenantId };
+                db.TenantDefaults.Add(row);
+            }
+
+            row.Document = document;
+            row.Revision = await db.NextRevisionAsync(cancellationToken);
+            row.UpdatedAt = clock.GetUtcNow();
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException ex) when (attempt < Attempts && (ex is DbUpdateConcurrencyException || IsUniqueViolation(ex)))
+            {
+                continue; // another writer saved (or created the row) first: replace what it saved
+            }
+
+            await cache.DefaultsChangedAsync(tenantId, cancellationToken);
+            return;
         }
     }
 

@@ -4,10 +4,8 @@ using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
-using Notify.Modules.Preferences.Caching;
 using Notify.Modules.Preferences.Data;
 using Notify.Modules.Preferences.Domain;
-using Npgsql;
 
 namespace Notify.Modules.Preferences.Features.ManagePreferences;
 
@@ -65,10 +63,9 @@ internal sealed class GetTenantDefaultsEndpoint(PreferencesDbContext db, ITenant
     }
 }
 
-internal sealed class UpdateTenantDefaultsEndpoint(PreferencesDbContext db, PreferenceCache cache, ITenantContext tenant, TimeProvider clock)
+internal sealed class UpdateTenantDefaultsEndpoint(RecipientStore store, ITenantContext tenant)
     : Endpoint<UpdateTenantDefaultsRequest, TenantDefaults>
 {
-    private const int Attempts = 5;
 
     public override void Configure()
     {
@@ -93,32 +90,7 @@ internal sealed class UpdateTenantDefaultsEndpoint(PreferencesDbContext db, Pref
             return;
         }
 
-        for (var attempt = 1; ; attempt++)
-        {
-            db.ChangeTracker.Clear();
-            var row = await db.TenantDefaults.FirstOrDefaultAsync(d => d.TenantId == tenant.TenantId, ct);
-            if (row is null)
-            {
-                row = new TenantDefaultsRow { TenantId = tenant.TenantId };
-                db.TenantDefaults.Add(row);
-            }
-
-            row.Document = document;
-            row.Revision = await db.NextRevisionAsync(ct);
-            row.UpdatedAt = clock.GetUtcNow();
-            try
-            {
-                await db.SaveChangesAsync(ct);
-                break;
-            }
-            catch (DbUpdateException ex) when (attempt < Attempts
-                && (ex is DbUpdateConcurrencyException || ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }))
-            {
-                // another writer got there first: replace what it saved
-            }
-        }
-
-        await cache.DefaultsChangedAsync(tenant.TenantId, ct);
+        await store.ReplaceDefaultsAsync(tenant.TenantId, document, ct);
         await Send.OkAsync(document, ct);
     }
 }
