@@ -77,7 +77,8 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
                 Assert.Equal(n.Status == NotificationStatus.Scheduled ? TimelineEvents.Scheduled : TimelineEvents.Accepted, Assert.Single(events).Type);
             }
 
-            var payloads = await store.Db.Set<OutboxMessage>().Where(m => m.Type == NotificationRequestedIntegrationEvent.EventType)
+            // Routed by priority, so each priority has its own queue.
+            var payloads = await store.Db.Set<OutboxMessage>().Where(m => m.Type == NotificationRequestedIntegrationEvent.EventType + ".normal")
                 .Select(m => m.Payload).ToListAsync();
             var ids = payloads.Select(p => JsonSerializer.Deserialize<NotificationRequestedIntegrationEvent>(p, JsonSerializerOptions.Web)!.NotificationId);
             Assert.Equal(notifications.Select(n => n.Id).Order(), ids.Order());

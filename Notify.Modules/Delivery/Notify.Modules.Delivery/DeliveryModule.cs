@@ -9,6 +9,7 @@ using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Sending;
 
 namespace Notify.Modules.Delivery;
@@ -31,7 +32,12 @@ public sealed class DeliveryModule : IModule
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
-            builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(NotificationPlanner.Queue);
+            // One quorum queue per priority, each with its own consumer, so a backlog of bulk sends never holds up critical ones.
+            foreach (var priority in SendChecks.Priorities.Keys)
+            {
+                builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(
+                    $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
+            }
             AddEmailSending(builder);
         }
     }

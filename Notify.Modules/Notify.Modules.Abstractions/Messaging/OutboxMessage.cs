@@ -54,15 +54,17 @@ public static class OutboxExtensions
     /// <summary>
     /// Queues <paramref name="integrationEvent"/> in the context's outbox; it is saved (and later published)
     /// only if the caller's <c>SaveChanges</c>/transaction commits. Captures the current trace context.
+    /// A <paramref name="routingSuffix"/> is appended to the event type as the message's routing key
+    /// (<c>type.suffix</c>), so consumers can split one event type over several queues (e.g. by priority).
     /// </summary>
-    public static OutboxMessage AddIntegrationEvent<TEvent>(this DbContext db, TEvent integrationEvent, Guid? tenantId, TimeProvider clock)
+    public static OutboxMessage AddIntegrationEvent<TEvent>(this DbContext db, TEvent integrationEvent, Guid? tenantId, TimeProvider clock, string? routingSuffix = null)
         where TEvent : IIntegrationEvent
     {
         var activity = Activity.Current;
         var message = new OutboxMessage
         {
             Id = Ids.New(clock),
-            Type = TEvent.EventType,
+            Type = routingSuffix is null ? TEvent.EventType : $"{TEvent.EventType}.{routingSuffix}",
             TenantId = tenantId,
             OccurredAt = clock.GetUtcNow(),
             Payload = JsonSerializer.Serialize(integrationEvent, MessagingJson.Options),

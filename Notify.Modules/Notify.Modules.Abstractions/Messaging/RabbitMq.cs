@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -84,8 +85,11 @@ public sealed class RabbitMqConnection(string connectionString, string clientNam
     }
 }
 
-/// <summary>A consumer's queue and the event type bound to it.</summary>
-public sealed record ConsumerSubscription(string Queue, string EventType);
+/// <summary>
+/// A consumer's queue and the routing key it is bound with: the event type, which with a topic binding such as
+/// <c>type.#</c> also takes the event's routed variants (see <see cref="OutboxExtensions.AddIntegrationEvent{TEvent}"/>).
+/// </summary>
+public sealed record ConsumerSubscription(string Queue, string BindingKey);
 
 /// <summary>
 /// Exchanges and queues: a durable topic exchange for events, quorum queues per consumer, and a
@@ -119,7 +123,7 @@ public sealed class RabbitMqTopology(IEnumerable<ConsumerSubscription> subscript
                     ["x-delivery-limit"] = DeliveryLimit,
                 },
                 cancellationToken: cancellationToken);
-            await channel.QueueBindAsync(subscription.Queue, EventsExchange, subscription.EventType, cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(subscription.Queue, EventsExchange, subscription.BindingKey, cancellationToken: cancellationToken);
         }
     }
 }
@@ -184,15 +188,16 @@ public static class MessagingServiceCollectionExtensions
 
     /// <summary>
     /// Subscribes <typeparamref name="THandler"/> to <typeparamref name="TEvent"/> through its own quorum queue
-    /// <paramref name="queue"/>, with an inbox in <typeparamref name="TContext"/>'s schema (Worker only).
+    /// <paramref name="queue"/>, with an inbox in <typeparamref name="TContext"/>'s schema (Worker only). The queue is
+    /// bound with <paramref name="bindingKey"/>, by default <c>type.#</c>: the event type and all its routed variants.
     /// </summary>
-    public static IServiceCollection AddIntegrationEventHandler<TContext, TEvent, THandler>(this IServiceCollection services, string queue)
+    public static IServiceCollection AddIntegrationEventHandler<TContext, TEvent, THandler>(this IServiceCollection services, string queue, string? bindingKey = null)
         where TContext : Microsoft.EntityFrameworkCore.DbContext
         where TEvent : IIntegrationEvent
         where THandler : class, IIntegrationEventHandler<TEvent>
     {
-        services.AddScoped<THandler>();
-        services.AddSingleton(new ConsumerSubscription(queue, TEvent.EventType));
+        services.TryAddScoped<THandler>();
+        services.AddSingleton(new ConsumerSubscription(queue, bindingKey ?? $"{TEvent.EventType}.#"));
         services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IntegrationEventConsumer<TContext, TEvent, THandler>>(sp, queue));
         return services;
     }

@@ -18,6 +18,8 @@ internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> opti
     public DbSet<ChannelDelivery> Deliveries => Set<ChannelDelivery>();
     public DbSet<NotificationEvent> Events => Set<NotificationEvent>();
     public DbSet<IdempotencyRecord> IdempotencyKeys => Set<IdempotencyRecord>();
+    public DbSet<InboxItem> InboxItems => Set<InboxItem>();
+    public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -51,6 +53,34 @@ internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> opti
             e.Property(x => x.Content).HasColumnType("jsonb");
             e.Property(x => x.LastError).HasMaxLength(2000);
             e.HasIndex(x => x.NotificationId);
+        });
+
+        modelBuilder.Entity<InboxItem>(e =>
+        {
+            e.ToTable("inbox_items");
+            e.HasKey(x => new { x.Id, x.CreatedAt });
+            e.Property(x => x.UserId).HasMaxLength(200);
+            e.Property(x => x.Category).HasMaxLength(100);
+            e.Property(x => x.Title).HasMaxLength(1000);
+            e.Property(x => x.ActionUrl).HasMaxLength(2000);
+            e.Property(x => x.Data).HasColumnType("jsonb");
+            // A user's inbox, newest first (the cursor is created_at, id).
+            e.HasIndex(x => new { x.TenantId, x.UserId, x.CreatedAt, x.Id }).IsDescending(false, false, true, true);
+        });
+
+        modelBuilder.Entity<DeadLetter>(e =>
+        {
+            e.ToTable("dead_letters");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Channel).HasMaxLength(20);
+            e.Property(x => x.Address).HasMaxLength(2000);
+            e.Property(x => x.Error).HasMaxLength(2000);
+            e.Property(x => x.History).HasColumnType("jsonb");
+            e.Property(x => x.Status).HasMaxLength(20);
+            e.Property(x => x.Resolution).HasMaxLength(2000);
+            e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt });
+            // A delivery is parked at most once at a time.
+            e.HasIndex(x => x.DeliveryId).IsUnique().HasFilter("status = 'open'");
         });
 
         modelBuilder.Entity<NotificationEvent>(e =>

@@ -6,7 +6,7 @@ namespace Notify.Modules.Delivery.Data;
 /// </summary>
 internal static class Partitions
 {
-    public static readonly string[] Tables = ["notifications", "deliveries", "notification_events"];
+    public static readonly string[] Tables = ["notifications", "deliveries", "notification_events", "inbox_items"];
 
     /// <summary>Months of partitions the migration creates: the current one and the next two.</summary>
     public const int MonthsAhead = 3;
@@ -60,9 +60,29 @@ internal static class Partitions
         ) PARTITION BY RANGE (created_at);
         """;
 
+    public const string CreateInboxTableSql = """
+        CREATE TABLE delivery.inbox_items (
+            id uuid NOT NULL,
+            created_at timestamp with time zone NOT NULL,
+            tenant_id uuid NOT NULL,
+            user_id character varying(200) NOT NULL,
+            notification_id uuid NOT NULL,
+            category character varying(100) NOT NULL,
+            title character varying(1000) NOT NULL,
+            body text NOT NULL,
+            action_url character varying(2000),
+            data jsonb,
+            seen_at timestamp with time zone,
+            read_at timestamp with time zone,
+            archived_at timestamp with time zone,
+            CONSTRAINT pk_inbox_items PRIMARY KEY (id, created_at)
+        ) PARTITION BY RANGE (created_at);
+        """;
+
     /// <summary>
-    /// A function that creates the monthly partitions (UTC months) of every partitioned table from a month on;
-    /// idempotent, so the scheduled job that keeps partitions ahead calls it too.
+    /// A function that creates the monthly partitions (UTC months) of every partitioned table of the schema from a
+    /// month on. It finds the tables in the catalog, so a later migration's new partitioned table is covered by the
+    /// same function; idempotent, so the scheduled job that keeps partitions ahead calls it too.
     /// </summary>
     public const string CreateFunctionSql = """
         CREATE OR REPLACE FUNCTION delivery.create_monthly_partitions(from_month date, months integer) RETURNS void
@@ -71,7 +91,8 @@ internal static class Partitions
           t text;
           month_start timestamp;
         BEGIN
-          FOREACH t IN ARRAY ARRAY['notifications', 'deliveries', 'notification_events'] LOOP
+          FOR t IN SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid
+                   WHERE c.relnamespace = 'delivery'::regnamespace LOOP
             FOR i IN 0 .. months - 1 LOOP
               month_start := date_trunc('month', from_month::timestamp) + make_interval(months => i);
               EXECUTE format('CREATE TABLE IF NOT EXISTS delivery.%I PARTITION OF delivery.%I FOR VALUES FROM (%L) TO (%L)',

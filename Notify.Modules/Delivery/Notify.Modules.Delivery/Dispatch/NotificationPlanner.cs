@@ -100,6 +100,7 @@ internal sealed class NotificationPlanner(
                 TenantId = notification.TenantId,
                 NotificationId = notification.Id,
                 Channel = channel.Channel,
+                Priority = (short)priority,
                 Status = DeliveryStatus.Queued,
                 Address = channel.Address,
                 DeliverAt = channel.Digest?.NextAt ?? channel.DeliverAt,

@@ -39,6 +39,10 @@ internal sealed class ChannelDelivery
     public Guid NotificationId { get; init; }
     public required string Channel { get; init; }
     public required string Status { get; set; }
+
+    /// <summary>The notification's priority as a number (<see cref="Preferences.Contracts.NotificationPriority"/>: 0 critical … 4 bulk); senders claim lower first.</summary>
+    public short Priority { get; init; }
+
     public string? Address { get; init; }
     public string? ProviderMessageId { get; set; }
 
@@ -82,4 +86,55 @@ internal sealed class IdempotencyRecord
     public int StatusCode { get; init; }
     public required string Response { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>
+/// An in-app notification in a user's inbox. Its id is the in-app delivery's id, so a delivery lands in the inbox
+/// at most once. Partitioned by month on created_at like the other high-volume tables.
+/// </summary>
+internal sealed class InboxItem
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public required string UserId { get; init; }
+    public Guid NotificationId { get; init; }
+    public required string Category { get; init; }
+    public required string Title { get; init; }
+    public required string Body { get; init; }
+    public string? ActionUrl { get; init; }
+
+    /// <summary>The notification's data, for clients that render their own UI.</summary>
+    public JsonDocument? Data { get; init; }
+
+    public DateTimeOffset? SeenAt { get; set; }
+    public DateTimeOffset? ReadAt { get; set; }
+    public DateTimeOffset? ArchivedAt { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>A delivery that failed for good (a permanent error, or transient ones until the attempts ran out), parked for an operator.</summary>
+internal sealed class DeadLetter
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public Guid NotificationId { get; init; }
+    public Guid DeliveryId { get; init; }
+
+    /// <summary>With <see cref="DeliveryId"/>, the delivery's key in its monthly partition.</summary>
+    public DateTimeOffset DeliveryCreatedAt { get; init; }
+
+    public required string Channel { get; init; }
+    public string? Address { get; init; }
+    public required string Error { get; init; }
+    public int Attempts { get; init; }
+
+    /// <summary>The delivery's timeline at the time it failed (JSON array of its events), so the attempts can be inspected here.</summary>
+    public required string History { get; init; }
+
+    /// <summary><see cref="DeadLetterStatus"/>.</summary>
+    public required string Status { get; set; }
+
+    public string? Resolution { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
 }

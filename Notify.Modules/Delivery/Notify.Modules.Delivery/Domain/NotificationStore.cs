@@ -57,7 +57,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
                 scheduled ? $"Scheduled for {notification.ScheduledFor:O}." : null));
             db.AddIntegrationEvent(
                 new NotificationRequestedIntegrationEvent(tenantId, notification.Id, notification.CreatedAt, notification.Priority, notification.ScheduledFor),
-                tenantId, clock);
+                tenantId, clock, routingSuffix: notification.Priority);
         }
 
         await db.SaveChangesAsync(ct);

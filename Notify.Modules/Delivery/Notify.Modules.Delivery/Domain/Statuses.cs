@@ -96,6 +96,18 @@ internal static class TimelineEvents
     public const string Failed = "failed";
 }
 
+internal static class DeadLetterStatus
+{
+    /// <summary>Waiting for an operator.</summary>
+    public const string Open = "open";
+
+    /// <summary>Sent back to its channel as a new attempt.</summary>
+    public const string Retried = "retried";
+
+    /// <summary>Closed by an operator without another attempt.</summary>
+    public const string Resolved = "resolved";
+}
+
 internal static class StatusRanks
 {
     public static string Sql(IReadOnlyDictionary<string, int> ranks) =>

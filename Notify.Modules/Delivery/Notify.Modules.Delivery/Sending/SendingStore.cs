@@ -31,7 +31,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
                 WHERE status = '{DeliveryStatus.Queued}' AND channel = @channel
                   AND (deliver_at IS NULL OR deliver_at <= @now)
                   AND (leased_until IS NULL OR leased_until <= @now)
-                ORDER BY coalesce(deliver_at, created_at)
+                ORDER BY priority, coalesce(deliver_at, created_at)
                 LIMIT @batch
                 FOR UPDATE SKIP LOCKED)
             UPDATE delivery.deliveries d
