@@ -52,6 +52,7 @@ internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> opti
             e.Property(x => x.ProviderMessageId).HasMaxLength(500);
             e.Property(x => x.Content).HasColumnType("jsonb");
             e.Property(x => x.LastError).HasMaxLength(2000);
+            e.Property(x => x.TraceParent).HasMaxLength(100);
             e.HasIndex(x => x.NotificationId);
         });
 

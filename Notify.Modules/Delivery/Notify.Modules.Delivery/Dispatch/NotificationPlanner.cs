@@ -105,6 +105,7 @@ internal sealed class NotificationPlanner(
                 Address = channel.Address,
                 DeliverAt = channel.Digest?.NextAt ?? channel.DeliverAt,
                 Content = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
+                TraceParent = System.Diagnostics.Activity.Current?.Id,
                 CreatedAt = now,
                 UpdatedAt = now,
             };

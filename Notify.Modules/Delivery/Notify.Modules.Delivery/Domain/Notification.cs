@@ -60,6 +60,9 @@ internal sealed class ChannelDelivery
     /// <summary>The rendered message (JSON of the Templates contract's RenderedMessage), rendered once so every attempt sends the same.</summary>
     public string? Content { get; init; }
 
+    /// <summary>The W3C trace context of the planning that created it, so the send joins the notification's trace.</summary>
+    public string? TraceParent { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
