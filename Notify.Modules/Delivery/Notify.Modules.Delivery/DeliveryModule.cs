@@ -1,15 +1,18 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.SendNotification;
+using Notify.Modules.Delivery.Inbox;
 using Notify.Modules.Delivery.Sending;
 
 namespace Notify.Modules.Delivery;
@@ -29,6 +32,7 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
+        AddInApp(builder, role);
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
@@ -39,6 +43,19 @@ public sealed class DeliveryModule : IModule
                     $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
             }
             AddEmailSending(builder);
+        }
+    }
+
+    /// <summary>The in-app channel: the inbox and its live fan-out everywhere, the sender in the Worker (it needs no provider).</summary>
+    private static void AddInApp(IHostApplicationBuilder builder, HostRole role)
+    {
+        builder.Services.TryAddSingleton<SignedTokens>();
+        builder.Services.AddSingleton<InboxFanOut>();
+        builder.Services.AddScoped<InboxStore>();
+        if (role == HostRole.Worker)
+        {
+            builder.Services.Configure<InAppOptions>(builder.Configuration.GetSection(InAppOptions.Section));
+            builder.Services.AddHostedService<InAppSender>();
         }
     }
 

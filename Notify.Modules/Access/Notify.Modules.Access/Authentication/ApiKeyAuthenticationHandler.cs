@@ -35,6 +35,13 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         var plainKey = header[BearerPrefix.Length..].Trim();
+        if (plainKey.Contains('.', StringComparison.Ordinal))
+        {
+            // A signed token (e.g. an inbox subscriber token), never an API key: no lookup. Endpoints that take such
+            // tokens allow anonymous access and verify them themselves, so this failure does not block them.
+            return AuthenticateResult.Fail(InvalidKey);
+        }
+
         var identity = await Context.RequestServices.GetRequiredService<ApiKeyStore>().FindAsync(plainKey, Context.RequestAborted);
         if (identity is null)
         {
