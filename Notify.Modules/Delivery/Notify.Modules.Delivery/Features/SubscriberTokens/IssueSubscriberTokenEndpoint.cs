@@ -36,7 +36,8 @@ internal sealed class IssueSubscriberTokenEndpoint(SignedTokens tokens, IRecipie
         Post("/v1/users/{userId}/subscriber-token");
         // The backend that sends to a user is the one that opens their inbox in its frontend.
         Permissions(ApiScopes.NotificationsSend);
-        Description(b => b.WithTags("Inbox"));
+        // The body is optional: a POST without one (and so without a Content-Type) must route here too, not end in a 415.
+        Description(b => b.WithTags("Inbox").Accepts<IssueSubscriberTokenRequest>("application/json", "*/*"));
         Summary(s =>
         {
             s.Summary = "Issue a subscriber token that opens one recipient's in-app inbox";
