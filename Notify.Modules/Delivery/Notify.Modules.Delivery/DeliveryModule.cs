@@ -8,6 +8,7 @@ using Notify.Modules.Abstractions.Modules;
 using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Dispatch;
+using Notify.Modules.Delivery.Features.DeadLetters;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Sending;
@@ -29,6 +30,7 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
+        builder.Services.AddScoped<DeadLetterStore>();
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();

@@ -22,6 +22,17 @@ internal sealed class EmailOptions
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Attempts before transient failures count as a permanent one.</summary>
+    /// <summary>Attempts (every try counts, the in-process retries too) before transient failures count as a permanent one.</summary>
     public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>
+    /// In-process retries of a transient failure (connection refused or reset, a 4xx reply) right after it, before the
+    /// delivery is rescheduled for the long wait; 0 turns them off.
+    /// </summary>
+    public int RetryAttempts { get; set; } = 2;
+
+    /// <summary>The first in-process retry's delay; it doubles per retry, with jitter, up to <see cref="RetryMaxDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(2);
 }
