@@ -272,10 +272,15 @@ internal sealed class EmailSender(
         }
     }
 
-    /// <summary>Exponential: the base after the first attempt, doubling per attempt, capped, with ±20% jitter so retries spread out.</summary>
+    /// <summary>
+    /// Exponential: the base after the first round of tries (one claim: the first try and its in-process retries), doubling
+    /// per round, capped, with ±20% jitter so retries spread out.
+    /// </summary>
     internal TimeSpan Backoff(int attempts)
     {
-        var exponential = _options.BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1));
+        var triesPerRound = Math.Max(0, _options.RetryAttempts) + 1;
+        var rounds = (attempts + triesPerRound - 1) / triesPerRound;
+        var exponential = _options.BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, rounds - 1));
         var capped = Math.Min(exponential, _options.MaxBackoff.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
