@@ -49,6 +49,18 @@ public sealed class ScriptedSmtpServer : IDisposable
         }
     }
 
+    /// <summary>Back to accepting everything, with no refusals queued (counts and messages are kept).</summary>
+    public void Reset()
+    {
+        lock (_nextRcptReplies)
+        {
+            _nextRcptReplies.Clear();
+        }
+
+        RcptReply = "250 OK";
+        DropAfterData = false;
+    }
+
     public IReadOnlyList<string> Received()
     {
         lock (Messages)
