@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# smtp4dev: SMTP sink with a web UI and REST API. Env: NOTIFY_DATA_DIR, SMTP_PORT, HTTP_PORT.
+# smtp4dev: SMTP sink with a web UI and REST API. Env: NOTIFY_DATA_DIR, SMTP_PORT, HTTP_PORT,
+# optional MESSAGES_TO_KEEP (smtp4dev's default 100 is too few for the fault tests' 1,000 messages).
 source "$(dirname "$0")/common.sh"
 need NOTIFY_DATA_DIR; need SMTP_PORT; need HTTP_PORT
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -10,4 +11,5 @@ exe="$packages/rnwood.smtp4dev.linux-x64/$version/tools/net10.0/linux-x64/Rnwood
 mkdir -p "$NOTIFY_DATA_DIR/smtp4dev"
 cd "$NOTIFY_DATA_DIR/smtp4dev"
 exec "$exe" --urls="http://127.0.0.1:$HTTP_PORT" --smtpport="$SMTP_PORT" --imapport="" --pop3port="" \
-  --db="$NOTIFY_DATA_DIR/smtp4dev/smtp4dev.db" --nousersettings --hostname=localhost
+  --db="$NOTIFY_DATA_DIR/smtp4dev/smtp4dev.db" --nousersettings --hostname=localhost \
+  --messagestokeep="${MESSAGES_TO_KEEP:-100}"

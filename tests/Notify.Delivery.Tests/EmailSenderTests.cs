@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using MailKit.Net.Smtp;
 using Microsoft.EntityFrameworkCore;
@@ -42,7 +39,31 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
     }
 
     [Fact]
-    public async Task A_transient_refusal_reschedules_with_backoff_and_the_retry_sends_it()
+    public async Task A_refusal_for_a_while_is_retried_in_process_and_then_sent_with_every_try_counted()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        _smtp.RefuseNext(2, "451 4.3.0 Try again later");
+
+        Assert.Equal(1, await SendRoundAsync());
+
+        var sent = await DeliveryAsync(delivery);
+        Assert.Equal(DeliveryStatus.Sent, sent.Status);
+        Assert.Equal(3, sent.Attempts);
+        Assert.Null(sent.DeliverAt); // never rescheduled: the in-process retries were enough
+        var events = await EventsAsync(notification);
+        var failures = events.Where(e => e.Type == TimelineEvents.AttemptFailed).OrderBy(e => e.CreatedAt).Select(e => e.Detail!).ToList();
+        Assert.Equal(2, failures.Count);
+        Assert.StartsWith("Attempt 1 failed: SMTP 451", failures[0], StringComparison.Ordinal);
+        Assert.StartsWith("Attempt 2 failed: SMTP 451", failures[1], StringComparison.Ordinal);
+        Assert.All(failures, f => Assert.Contains("Retrying in", f, StringComparison.Ordinal));
+        Assert.Single(_smtp.Messages);
+        Assert.Equal(3, _smtp.RcptCount);
+        Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
+        Assert.Empty(await DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task A_refusal_outlasting_the_in_process_retries_reschedules_with_backoff_and_the_next_round_sends_it()
     {
         var (notification, delivery) = await QueuedEmailAsync();
         _smtp.RcptReply = "451 4.3.0 Try again later";
@@ -51,12 +72,14 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
 
         var rescheduled = await DeliveryAsync(delivery);
         Assert.Equal(DeliveryStatus.Queued, rescheduled.Status);
-        Assert.Equal(1, rescheduled.Attempts);
+        Assert.Equal(3, rescheduled.Attempts);
         Assert.Contains("451", rescheduled.LastError, StringComparison.Ordinal);
         Assert.Null(rescheduled.LeasedUntil);
-        // Base backoff 10 minutes with ±20% jitter.
+        // First round over: base backoff 10 minutes with ±20% jitter.
         Assert.InRange(rescheduled.DeliverAt!.Value, DateTimeOffset.UtcNow.AddMinutes(7), DateTimeOffset.UtcNow.AddMinutes(13));
-        Assert.Contains(await EventsAsync(notification), e => e.Type == TimelineEvents.AttemptFailed && e.DeliveryId == delivery.Id);
+        var failures = (await EventsAsync(notification)).Where(e => e.Type == TimelineEvents.AttemptFailed && e.DeliveryId == delivery.Id).ToList();
+        Assert.Equal(3, failures.Count);
+        Assert.Single(failures, f => f.Detail!.StartsWith("Attempt 3 failed", StringComparison.Ordinal) && f.Detail.Contains("Next attempt at", StringComparison.Ordinal));
         Assert.Equal(0, await SendRoundAsync()); // not due yet
 
         _smtp.RcptReply = "250 OK";
@@ -65,10 +88,53 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
 
         var sent = await DeliveryAsync(delivery);
         Assert.Equal(DeliveryStatus.Sent, sent.Status);
-        Assert.Equal(2, sent.Attempts);
+        Assert.Equal(4, sent.Attempts);
         Assert.Null(sent.LastError);
         Assert.Single(_smtp.Messages);
         Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
+    }
+
+    [Fact]
+    public async Task Attempts_running_out_fail_the_delivery_and_park_it_as_a_dead_letter_with_its_history()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        _smtp.RcptReply = "421 4.7.0 Busy";
+
+        Assert.Equal(1, await SendRoundAsync(new EmailOptions { MaxAttempts = 3, RetryAttempts = 5, RetryDelay = TimeSpan.FromMilliseconds(10) }));
+
+        var failed = await DeliveryAsync(delivery);
+        Assert.Equal(DeliveryStatus.Failed, failed.Status);
+        Assert.Equal(3, failed.Attempts);
+        Assert.Equal(3, _smtp.RcptCount); // MaxAttempts stops the in-process retries too
+        Assert.StartsWith("Gave up after 3 attempts", failed.LastError, StringComparison.Ordinal);
+        var dead = Assert.Single(await DeadLettersAsync());
+        Assert.Equal((delivery.Id, notification.Id, DeadLetterStatus.Open, 3), (dead.DeliveryId, dead.NotificationId, dead.Status, dead.Attempts));
+        Assert.Equal(delivery.CreatedAt, dead.DeliveryCreatedAt);
+        Assert.Contains("421", dead.Error, StringComparison.Ordinal);
+        var history = JsonDocument.Parse(dead.History).RootElement.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.Equal([TimelineEvents.AttemptFailed, TimelineEvents.AttemptFailed, TimelineEvents.Failed], history);
+        Assert.Equal(NotificationStatus.Failed, (await NotificationAsync(notification)).Status);
+    }
+
+    [Fact]
+    public async Task A_connection_lost_before_the_servers_reply_to_DATA_rolls_the_sent_outcome_back()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        _smtp.DropAfterData = true;
+
+        Assert.Equal(1, await SendRoundAsync(new EmailOptions { BaseBackoff = TimeSpan.FromMinutes(10), RetryAttempts = 0 }));
+
+        // The server has the message but never said so: the "sent" written before the send was rolled back, so the
+        // delivery is still queued and will be sent again (at least once; same Message-ID).
+        Assert.Single(_smtp.Messages);
+        var queued = await DeliveryAsync(delivery);
+        Assert.Equal(DeliveryStatus.Queued, queued.Status);
+        Assert.Null(queued.ProviderMessageId);
+        Assert.NotNull(queued.DeliverAt);
+        var events = await EventsAsync(notification);
+        Assert.DoesNotContain(events, e => e.Type == TimelineEvents.Sent);
+        Assert.Single(events, e => e.Type == TimelineEvents.AttemptFailed);
+        Assert.Equal(NotificationStatus.Processing, (await NotificationAsync(notification)).Status);
     }
 
     [Fact]
@@ -86,6 +152,15 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         Assert.Contains("No such user", failedEvent.Detail, StringComparison.Ordinal);
         Assert.Equal(NotificationStatus.Failed, (await NotificationAsync(notification)).Status);
         Assert.Empty(_smtp.Messages);
+        Assert.Equal(1, _smtp.RcptCount); // permanent: no in-process retry
+
+        // Parked in the same transaction as the failure, with the attempt history.
+        var dead = Assert.Single(await DeadLettersAsync());
+        Assert.Equal((delivery.Id, DeadLetterStatus.Open, 1, "ann@example.com"), (dead.DeliveryId, dead.Status, dead.Attempts, dead.Address));
+        Assert.Contains("550", dead.Error, StringComparison.Ordinal);
+        var last = JsonDocument.Parse(dead.History).RootElement.EnumerateArray().Last();
+        Assert.Equal(TimelineEvents.Failed, last.GetProperty("type").GetString());
+        Assert.Contains("No such user", last.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -120,9 +195,9 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
     }
 
     /// <summary>One round of the sender (claim a batch, send, record) over a fresh SMTP connection.</summary>
-    private async Task<int> SendRoundAsync()
+    private async Task<int> SendRoundAsync(EmailOptions? settings = null)
     {
-        var options = Options.Create(new EmailOptions { BaseBackoff = TimeSpan.FromMinutes(10) });
+        var options = Options.Create(settings ?? new EmailOptions { BaseBackoff = TimeSpan.FromMinutes(10), RetryDelay = TimeSpan.FromMilliseconds(10) });
         var sender = ActivatorUtilities.CreateInstance<EmailSender>(_host.Services, new SmtpServer("127.0.0.1", _smtp.Port), options);
         using var smtp = new SmtpClient();
         return await sender.SendDueAsync(smtp, default);
@@ -170,104 +245,16 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         return (await scope.ServiceProvider.GetRequiredService<NotificationStore>().FindAsync(_tenant, notification.Id, default))!;
     }
 
+    private async Task<List<DeadLetter>> DeadLettersAsync()
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().DeadLetters.AsNoTracking().Where(d => d.TenantId == _tenant).ToListAsync();
+    }
+
     private async Task<List<NotificationEvent>> EventsAsync(Notification notification)
     {
         await using var scope = _host.Services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().Events.AsNoTracking()
             .Where(e => e.NotificationId == notification.Id).ToListAsync();
-    }
-}
-
-/// <summary>A minimal SMTP server on loopback whose answer to RCPT TO a test sets, keeping the raw messages it accepts.</summary>
-internal sealed class ScriptedSmtpServer : IDisposable
-{
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-
-    public ScriptedSmtpServer()
-    {
-        _listener.Start();
-        _ = AcceptAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    public string RcptReply { get; set; } = "250 OK";
-
-    public List<string> Messages { get; } = [];
-
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception)
-            {
-                return;
-            }
-
-            _ = ServeAsync(client);
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
-    {
-        using var _ = client;
-        await using var stream = client.GetStream();
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        await using var writer = new StreamWriter(stream, Encoding.ASCII) { NewLine = "\r\n", AutoFlush = true };
-        try
-        {
-            await writer.WriteLineAsync("220 scripted ESMTP");
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                var verb = line.Split(' ', 2)[0].ToUpperInvariant();
-                switch (verb)
-                {
-                    case "EHLO" or "HELO":
-                        await writer.WriteLineAsync("250 scripted");
-                        break;
-                    case "RCPT":
-                        await writer.WriteLineAsync(RcptReply);
-                        break;
-                    case "DATA":
-                        await writer.WriteLineAsync("354 Go ahead");
-                        var message = new StringBuilder();
-                        while (await reader.ReadLineAsync() is { } data && data != ".")
-                        {
-                            message.Append(data).Append("\r\n");
-                        }
-
-                        lock (Messages)
-                        {
-                            Messages.Add(message.ToString());
-                        }
-
-                        await writer.WriteLineAsync("250 Queued");
-                        break;
-                    case "QUIT":
-                        await writer.WriteLineAsync("221 Bye");
-                        return;
-                    default: // MAIL, RSET, NOOP
-                        await writer.WriteLineAsync("250 OK");
-                        break;
-                }
-            }
-        }
-        catch (IOException)
-        {
-            // The client went away.
-        }
     }
 }

@@ -11,13 +11,14 @@ using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Features.DeadLetters;
 using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Inbox;
 using Notify.Modules.Delivery.Sending;
 
 namespace Notify.Modules.Delivery;
 
-/// <summary>The send API, notifications with their deliveries and timeline, and (later) the dispatch pipeline and channels.</summary>
+/// <summary>The send API, notifications with their deliveries and timeline, the dispatch pipeline, and the email and in-app channels.</summary>
 public sealed class DeliveryModule : IModule
 {
     public string Name => DeliveryDbContext.Schema;
@@ -32,6 +33,7 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
+        builder.Services.AddScoped<DeadLetterStore>();
         AddInApp(builder, role);
         if (role == HostRole.Worker)
         {

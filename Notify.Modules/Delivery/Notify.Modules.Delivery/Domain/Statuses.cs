@@ -4,6 +4,12 @@ namespace Notify.Modules.Delivery.Domain;
 /// Statuses only move forward: each has a rank, and every update is written <c>WHERE rank(status) &lt; rank(new)</c>,
 /// so a late or redelivered message can never move a notification back (e.g. from sent to queued).
 /// </summary>
+/// <remarks>
+/// One exception, and only through an explicit operator action: retrying a dead letter
+/// (<c>POST /v1/dead-letters/{id}/retry</c>) moves a <c>failed</c> notification back to <c>processing</c>, because a
+/// new delivery is queued for it. The failed delivery itself stays failed (the retry is a new delivery row), and the
+/// timeline records <see cref="TimelineEvents.RetriedByOperator"/>; no automatic path ever does this.
+/// </remarks>
 internal static class NotificationStatus
 {
     public const string Accepted = "accepted";
@@ -94,6 +100,9 @@ internal static class TimelineEvents
 
     /// <summary>A delivery failed for good: a permanent error, or transient ones until the attempts ran out (detail: the error).</summary>
     public const string Failed = "failed";
+
+    /// <summary>An operator retried a dead letter: a new delivery (this event's delivery id) is queued (detail: the dead letter and the failed delivery).</summary>
+    public const string RetriedByOperator = "retried_by_operator";
 }
 
 internal static class DeadLetterStatus

@@ -17,11 +17,25 @@ internal sealed class EmailOptions
     /// <summary>How long the sender waits when nothing was due.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>The wait after the first transient failure; it doubles with every further attempt (with jitter) up to <see cref="MaxBackoff"/>.</summary>
+    /// <summary>The wait after the first round of failed tries; it doubles with every further round (with jitter) up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan BaseBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Attempts before transient failures count as a permanent one.</summary>
-    public int MaxAttempts { get; set; } = 8;
+    /// <summary>
+    /// Attempts before transient failures count as a permanent one. Every try counts, the in-process retries too: the
+    /// default is 8 rounds of 3 tries, the waits between rounds growing from 30 s to about half an hour.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 24;
+
+    /// <summary>
+    /// In-process retries of a transient failure (connection refused or reset, a 4xx reply) right after it, before the
+    /// delivery is rescheduled for the long wait; 0 turns them off.
+    /// </summary>
+    public int RetryAttempts { get; set; } = 2;
+
+    /// <summary>The first in-process retry's delay; it doubles per retry, with jitter, up to <see cref="RetryMaxDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(2);
 }

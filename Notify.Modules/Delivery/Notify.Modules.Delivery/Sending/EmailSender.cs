@@ -7,8 +7,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
+using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Templates.Contracts;
+using Polly;
+using Polly.Retry;
 
 namespace Notify.Modules.Delivery.Sending;
 
@@ -24,15 +27,18 @@ internal sealed record SmtpServer(string Host, int Port)
 
 /// <summary>
 /// The Worker's email channel: claims due email deliveries in small batches, sends each over one reused SMTP
-/// connection (reconnected after a failure), and records the outcome — sent with the Message-ID, rescheduled with
-/// exponential backoff on a transient (4xx or connection) error, failed on a permanent (5xx) one.
+/// connection (reconnected after a failure), and records the outcome — sent with the Message-ID; on a transient (4xx
+/// or connection) error a few quick in-process retries (Polly), then rescheduled with exponential backoff; failed and
+/// parked as a dead letter on a permanent (5xx) error or when the attempts run out.
 /// </summary>
 /// <remarks>
-/// Delivery to the SMTP server is at least once, not exactly once. The claim (attempt counted, lease taken) commits
-/// before the message is sent, and the outcome commits after. A Worker that crashes between the two leaves the
-/// delivery <c>queued</c> with a lease; when the lease runs out another sender claims it and sends it again. If the
-/// first send had reached the server, the recipient gets it twice — with the same Message-ID, which is derived from
-/// the delivery id (<see cref="EmailMessageFactory.MessageIdOf"/>), so the receiving side can deduplicate.
+/// Delivery to the SMTP server is at least once; the window for a duplicate is as small as we can make it. The claim
+/// (attempt counted, lease taken) commits before the message is sent. The "sent" outcome is written in a transaction
+/// opened before the SMTP transaction and committed right after the server's 250 (<see cref="TrySendAsync"/>). A
+/// Worker that dies before the COMMIT leaves the delivery <c>queued</c> with a lease; when the lease runs out another
+/// sender claims it and sends it again. Only if it died after the server's 250 and before PostgreSQL committed (one
+/// round trip) does the recipient get it twice — with the same Message-ID, which is derived from the delivery id
+/// (<see cref="EmailMessageFactory.MessageIdOf"/>), so the receiving side can deduplicate.
 /// </remarks>
 internal sealed class EmailSender(
     IServiceScopeFactory scopes,
@@ -43,7 +49,13 @@ internal sealed class EmailSender(
     ILogger<EmailSender> logger) : BackgroundService
 {
     private readonly EmailOptions _options = options.Value;
+    private static readonly ResiliencePropertyKey<SendAttempt> AttemptKey = new("notify.email.attempt");
+
     private readonly MailboxAddress _from = MailboxAddress.Parse(options.Value.From);
+    private ResiliencePipeline? _retryPipeline;
+
+    /// <summary>Short in-process retries of transient errors (Polly), before the long wait of a reschedule.</summary>
+    private ResiliencePipeline Retry => _retryPipeline ??= BuildRetry();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -119,36 +131,121 @@ internal sealed class EmailSender(
             return;
         }
 
+        var attempt = new SendAttempt(store, delivery, notification, smtp);
+        var context = ResilienceContextPool.Shared.Get(ct);
+        context.Properties.Set(AttemptKey, attempt);
         try
         {
-            await SendOverAsync(smtp, message, ct);
+            await Retry.ExecuteAsync(async c => await TrySendAsync(attempt, message, c.CancellationToken), context);
         }
         catch (SmtpCommandException ex) when ((int)ex.StatusCode >= 500)
         {
             logger.LogWarning("Email delivery {DeliveryId} was refused for good: {Status} {Error}", delivery.Id, (int)ex.StatusCode, ex.Message);
             await DisconnectQuietlyAsync(smtp);
-            await store.MarkFailedAsync(delivery, notification, $"SMTP {(int)ex.StatusCode}: {ex.Message}", ct);
-            return;
+            await store.MarkFailedAsync(attempt.Delivery, notification, ErrorOf(ex), ct);
         }
-        catch (Exception ex) when (ex is SmtpCommandException or SmtpProtocolException or IOException or ServiceNotConnectedException
-            or SslHandshakeException or AuthenticationException or System.Net.Sockets.SocketException or TimeoutException)
+        catch (Exception ex) when (IsTransient(ex))
         {
+            // The in-process retries did not help: wait longer (the next attempt is stored in deliver_at), or give up.
             await DisconnectQuietlyAsync(smtp);
-            var error = ex is SmtpCommandException command ? $"SMTP {(int)command.StatusCode}: {ex.Message}" : $"{ex.GetType().Name}: {ex.Message}";
-            if (delivery.Attempts >= _options.MaxAttempts)
+            var error = ErrorOf(ex);
+            if (attempt.Delivery.Attempts >= _options.MaxAttempts)
             {
-                await store.MarkFailedAsync(delivery, notification, $"Gave up after {delivery.Attempts} attempts. Last error: {error}", ct);
+                await store.MarkFailedAsync(attempt.Delivery, notification, $"Gave up after {attempt.Delivery.Attempts} attempts. Last error: {error}", ct);
                 return;
             }
 
-            var retryAt = clock.GetUtcNow() + Backoff(delivery.Attempts);
+            var retryAt = clock.GetUtcNow() + Backoff(attempt.Delivery.Attempts);
             logger.LogInformation("Email delivery {DeliveryId} failed transiently ({Error}); retrying at {RetryAt}", delivery.Id, error, retryAt);
-            await store.RescheduleAsync(delivery, notification, retryAt, error, ct);
+            await store.RescheduleAsync(attempt.Delivery, notification, retryAt, error, ct);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// One try. The "sent" outcome is written first, in a transaction left open while the message goes out, and
+    /// committed right after the server's 250; any failure rolls it back. So a Worker killed while sending leaves the
+    /// delivery queued (its lease runs out and it is sent again), and only a kill between the server's 250 and the
+    /// COMMIT's round trip can send a message twice.
+    /// </summary>
+    private async Task TrySendAsync(SendAttempt attempt, MimeMessage message, CancellationToken ct)
+    {
+        // The Message-ID is the provider message id: SMTP servers answer DATA with free text, not a stable id.
+        var messageId = message.MessageId ?? EmailMessageFactory.MessageIdOf(attempt.Delivery.Id, _from);
+        await using var sent = await attempt.Store.PrepareSentAsync(attempt.Delivery, attempt.Notification, messageId, ct);
+        if (!sent.Prepared)
+        {
+            // Cancelled since it was claimed: nothing goes out.
+            logger.LogInformation("Email delivery {DeliveryId} is no longer queued; not sending it", attempt.Delivery.Id);
             return;
         }
 
-        // The Message-ID is the provider message id: SMTP servers answer DATA with free text, not a stable id.
-        await store.MarkSentAsync(delivery, notification, message.MessageId ?? EmailMessageFactory.MessageIdOf(delivery.Id, _from), ct);
+        await SendOverAsync(attempt.Smtp, message, ct);
+        // Not cancellable: the server has the message, so the outcome must be recorded.
+        await sent.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>A failed try the retry pipeline will try again: counted as an attempt with its own <c>attempt_failed</c> event.</summary>
+    private async ValueTask OnRetryAsync(OnRetryArguments<object> args)
+    {
+        if (!args.Context.Properties.TryGetValue(AttemptKey, out var attempt) || args.Outcome.Exception is not { } ex)
+        {
+            return;
+        }
+
+        await DisconnectQuietlyAsync(attempt.Smtp);
+        logger.LogInformation("Email delivery {DeliveryId} failed transiently ({Error}); retrying in {Delay} ms",
+            attempt.Delivery.Id, ErrorOf(ex), (int)args.RetryDelay.TotalMilliseconds);
+        attempt.Delivery = await attempt.Store.RecordRetryAsync(attempt.Delivery, attempt.Notification, ErrorOf(ex), args.RetryDelay, args.Context.CancellationToken);
+    }
+
+    private ValueTask<bool> ShouldRetry(RetryPredicateArguments<object> args) => ValueTask.FromResult(
+        args.Outcome.Exception is { } ex && IsTransient(ex)
+        && args.Context.Properties.TryGetValue(AttemptKey, out var attempt) && attempt.Delivery.Attempts < _options.MaxAttempts);
+
+    /// <summary>Connection trouble or a 4xx reply: worth trying again. A 5xx reply is permanent.</summary>
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        SmtpCommandException command => (int)command.StatusCode < 500,
+        SmtpProtocolException or IOException or ServiceNotConnectedException or SslHandshakeException or AuthenticationException
+            or System.Net.Sockets.SocketException or TimeoutException => true,
+        _ => false,
+    };
+
+    private static string ErrorOf(Exception ex) =>
+        ex is SmtpCommandException command ? $"SMTP {(int)command.StatusCode}: {ex.Message}" : $"{ex.GetType().Name}: {ex.Message}";
+
+    private ResiliencePipeline BuildRetry()
+    {
+        if (_options.RetryAttempts <= 0)
+        {
+            return ResiliencePipeline.Empty;
+        }
+
+        return new ResiliencePipelineBuilder { TimeProvider = clock }
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = _options.RetryAttempts,
+                Delay = _options.RetryDelay,
+                MaxDelay = _options.RetryMaxDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = ShouldRetry,
+                OnRetry = OnRetryAsync,
+            })
+            .Build();
+    }
+
+    /// <summary>What one send carries through the retry pipeline; <see cref="Delivery"/> follows the attempts counted.</summary>
+    private sealed class SendAttempt(SendingStore store, ClaimedDelivery delivery, Notification notification, SmtpClient smtp)
+    {
+        public SendingStore Store { get; } = store;
+        public ClaimedDelivery Delivery { get; set; } = delivery;
+        public Notification Notification { get; } = notification;
+        public SmtpClient Smtp { get; } = smtp;
     }
 
     /// <summary>
@@ -175,10 +272,15 @@ internal sealed class EmailSender(
         }
     }
 
-    /// <summary>Exponential: the base after the first attempt, doubling per attempt, capped, with ±20% jitter so retries spread out.</summary>
+    /// <summary>
+    /// Exponential: the base after the first round of tries (one claim: the first try and its in-process retries), doubling
+    /// per round, capped, with ±20% jitter so retries spread out.
+    /// </summary>
     internal TimeSpan Backoff(int attempts)
     {
-        var exponential = _options.BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1));
+        var triesPerRound = Math.Max(0, _options.RetryAttempts) + 1;
+        var rounds = (attempts + triesPerRound - 1) / triesPerRound;
+        var exponential = _options.BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, rounds - 1));
         var capped = Math.Min(exponential, _options.MaxBackoff.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }

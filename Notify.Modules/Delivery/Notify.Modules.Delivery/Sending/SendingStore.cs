@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Notify.Modules.Abstractions;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
 using Npgsql;
@@ -75,6 +77,62 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await transaction.CommitAsync(ct);
     }
 
+    /// <summary>
+    /// Writes the "sent" outcome (as <see cref="MarkSentAsync"/>) in a transaction it leaves open: the caller sends the
+    /// message and then commits, or disposes to roll back. Not prepared when the delivery is no longer queued
+    /// (cancelled since the claim): then nothing is to be sent.
+    /// </summary>
+    public async Task<PreparedSend> PrepareSentAsync(ClaimedDelivery delivery, Notification notification, string providerMessageId, CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        try
+        {
+            var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                UPDATE delivery.deliveries SET status = {DeliveryStatus.Sent}, provider_message_id = {providerMessageId},
+                    attempts = {delivery.Attempts}, leased_until = NULL, last_error = NULL, updated_at = {clock.GetUtcNow()}
+                WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
+                """, ct);
+            if (updated == 0)
+            {
+                await transaction.DisposeAsync();
+                return new PreparedSend(null, db);
+            }
+
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, providerMessageId, delivery.Channel, delivery.Id));
+            await db.SaveChangesAsync(ct);
+            await store.AdvanceAsync(notification, NotificationStatus.Sent, ct);
+            return new PreparedSend(transaction, db);
+        }
+        catch
+        {
+            db.ChangeTracker.Clear();
+            await transaction.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A failed try that is retried right away: an <c>attempt_failed</c> event for it, and one more attempt counted
+    /// for the retry; the delivery as the retry sees it.
+    /// </summary>
+    public async Task<ClaimedDelivery> RecordRetryAsync(ClaimedDelivery delivery, Notification notification, string error, TimeSpan delay, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE delivery.deliveries SET attempts = {delivery.Attempts + 1}, last_error = {Truncate(error)}, updated_at = {clock.GetUtcNow()}
+            WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
+            """, ct);
+        if (updated == 1)
+        {
+            db.Events.Add(store.NewEvent(notification, TimelineEvents.AttemptFailed,
+                Truncate($"Attempt {delivery.Attempts} failed: {error} Retrying in {(int)delay.TotalMilliseconds} ms."), delivery.Channel, delivery.Id));
+            await db.SaveChangesAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        return delivery with { Attempts = delivery.Attempts + 1 };
+    }
+
     /// <summary>Releases the lease and moves the delivery's time to <paramref name="retryAt"/>, with an <c>attempt_failed</c> event.</summary>
     public async Task RescheduleAsync(ClaimedDelivery delivery, Notification notification, DateTimeOffset retryAt, string error, CancellationToken ct)
     {
@@ -119,7 +177,34 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             }
         }
 
+        if (updated == 1)
+        {
+            await ParkAsync(delivery, error, ct);
+        }
+
         await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Parks a delivery that failed for good as an open dead letter, with its timeline so far (its events, oldest
+    /// first) as the attempt history; runs in the caller's transaction, so the failure and its dead letter commit together.
+    /// </summary>
+    private async Task ParkAsync(ClaimedDelivery delivery, string error, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        // Its events are no older than its notification, whose creation time the UUIDv7 carries: that prunes old partitions.
+        var since = UuidV7.CreatedAt(delivery.NotificationId) ?? delivery.CreatedAt.AddDays(-1);
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            INSERT INTO delivery.dead_letters (id, tenant_id, notification_id, delivery_id, delivery_created_at, channel, address, error,
+                attempts, history, status, created_at, updated_at)
+            SELECT {Ids.New(clock)}, {delivery.TenantId}, {delivery.NotificationId}, {delivery.Id}, {delivery.CreatedAt}, {delivery.Channel},
+                {delivery.Address}, {Truncate(error)}, {delivery.Attempts},
+                coalesce((SELECT jsonb_agg(jsonb_build_object('type', e.type, 'detail', e.detail, 'at', e.created_at) ORDER BY e.created_at, e.id)
+                    FROM delivery.notification_events e
+                    WHERE e.notification_id = {delivery.NotificationId} AND e.created_at >= {since} AND e.delivery_id = {delivery.Id}), '[]'::jsonb),
+                {DeadLetterStatus.Open}, {now}, {now}
+            ON CONFLICT DO NOTHING
+            """, ct);
     }
 
     /// <summary>
@@ -130,4 +215,38 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         store.FindAsync(delivery.TenantId, delivery.NotificationId, ct);
 
     private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
+}
+
+/// <summary>
+/// The "sent" outcome of one try, written and not yet committed (<see cref="SendingStore.PrepareSentAsync"/>):
+/// commit once the message is out; dispose without committing to roll it back.
+/// </summary>
+internal sealed class PreparedSend(IDbContextTransaction? transaction, DeliveryDbContext db) : IAsyncDisposable
+{
+    private bool _committed;
+
+    /// <summary>False when the delivery was no longer queued: nothing was written and nothing is to be sent.</summary>
+    public bool Prepared => transaction is not null;
+
+    public async Task CommitAsync(CancellationToken ct)
+    {
+        await transaction!.CommitAsync(ct);
+        _committed = true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (transaction is null)
+        {
+            return;
+        }
+
+        if (!_committed)
+        {
+            // Rolled back: the events added for it were never stored.
+            db.ChangeTracker.Clear();
+        }
+
+        await transaction.DisposeAsync();
+    }
 }
