@@ -10,6 +10,7 @@ using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.SendNotification;
+using Notify.Modules.Delivery.Scheduling;
 using Notify.Modules.Delivery.Sending;
 
 namespace Notify.Modules.Delivery;
@@ -29,6 +30,7 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
+        builder.Services.AddScoped<BulkNotificationWriter>();
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
@@ -39,6 +41,7 @@ public sealed class DeliveryModule : IModule
                     $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
             }
             AddEmailSending(builder);
+            DeliveryJobs.Add(builder.Services);
         }
     }
 
