@@ -107,30 +107,32 @@ internal sealed class SendNotificationBatchEndpoint(
     {
         if (req.IdempotencyKey is not null && !SendChecks.IsIdempotencyKey(req.IdempotencyKey))
         {
-            AddError("Idempotency-Key", "The Idempotency-Key header is 1 to 200 printable ASCII characters.");
+            Problem("Idempotency-Key", "The Idempotency-Key header is 1 to 200 printable ASCII characters.");
         }
 
         if (req.Notifications is not { Count: > 0 } items)
         {
-            AddError("notifications", "notifications needs at least one send.");
+            Problem("notifications", "notifications needs at least one send.");
             return false;
         }
 
         if (items.Count > MaxSends)
         {
-            AddError("notifications", $"notifications has {items.Count} sends; at most {MaxSends} are allowed per batch.");
+            Problem("notifications", $"notifications has {items.Count} sends; at most {MaxSends} are allowed per batch.");
         }
         else if (items.Any(item => item is null))
         {
-            AddError("notifications", "notifications must not contain null items.");
+            Problem("notifications", "notifications must not contain null items.");
         }
         else if (items.Sum(item => item.Recipients?.Count ?? 0) is var total && total > MaxNotifications)
         {
-            AddError("notifications", $"The batch has {total} recipients in all; at most {MaxNotifications} are allowed per batch.");
+            Problem("notifications", $"The batch has {total} recipients in all; at most {MaxNotifications} are allowed per batch.");
         }
 
         return ValidationFailures.Count == 0;
     }
+
+    private void Problem(string field, string message) => ValidationFailures.Add(new ValidationFailure(field, message));
 
     private async Task ReplayAsync(IdempotencyRecord record, string requestHash, CancellationToken ct)
     {
