@@ -14,6 +14,7 @@ using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.DeadLetters;
 using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Inbox;
+using Notify.Modules.Delivery.Scheduling;
 using Notify.Modules.Delivery.Sending;
 
 namespace Notify.Modules.Delivery;
@@ -33,6 +34,7 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
+        builder.Services.AddScoped<BulkNotificationWriter>();
         builder.Services.AddScoped<DeadLetterStore>();
         AddInApp(builder, role);
         if (role == HostRole.Worker)
@@ -45,6 +47,7 @@ public sealed class DeliveryModule : IModule
                     $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
             }
             AddEmailSending(builder);
+            DeliveryJobs.Add(builder.Services);
         }
     }
 

@@ -8,6 +8,10 @@ public static class WebhookEventTypes
 {
     /// <summary>A send request was accepted.</summary>
     public const string NotificationAccepted = "notification.accepted";
+    /// <summary>A send was accepted with a future <c>scheduledFor</c>; it is released at that time.</summary>
+    public const string NotificationScheduled = "notification.scheduled";
+    /// <summary>No channel is left to carry the notification (preferences, caps, no address), so nothing is sent.</summary>
+    public const string NotificationSkipped = "notification.skipped";
     /// <summary>A delivery was handed to its provider.</summary>
     public const string NotificationSent = "notification.sent";
     /// <summary>The provider confirmed delivery.</summary>
@@ -34,7 +38,7 @@ public static class WebhookEventTypes
     /// <summary>Every type, in documentation order.</summary>
     public static readonly IReadOnlyList<string> All =
     [
-        NotificationAccepted, NotificationSent, NotificationDelivered, NotificationFailed, NotificationBounced,
+        NotificationAccepted, NotificationScheduled, NotificationSkipped, NotificationSent, NotificationDelivered, NotificationFailed, NotificationBounced,
         NotificationOpened, NotificationClicked, NotificationCancelled, RecipientUnsubscribed, ExportCompleted,
         WebhookTest, WebhookDisabled,
     ];

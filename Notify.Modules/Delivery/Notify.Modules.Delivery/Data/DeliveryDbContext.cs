@@ -21,6 +21,22 @@ internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> opti
     public DbSet<InboxItem> InboxItems => Set<InboxItem>();
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
 
+    private readonly Dictionary<Guid, NotificationFacts> _knownNotifications = [];
+    private readonly HashSet<Guid> _announcedEvents = [];
+
+    /// <summary>Lets a status event of this notification skip the lookup of its facts (user, template, metadata).</summary>
+    public void Remember(Notification notification) => _knownNotifications.TryAdd(notification.Id, NotificationFacts.Of(notification));
+
+    /// <summary>Every status change on the timeline reaches the outbox with it, whoever wrote it (<see cref="StatusEvents"/>).</summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        await StatusEvents.AddOutboxMessagesAsync(this, _knownNotifications, _announcedEvents, cancellationToken);
+        return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess) =>
+        throw new NotSupportedException("Save asynchronously: status events are added to the outbox on the way.");
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.HasDefaultSchema(Schema);
@@ -40,6 +56,8 @@ internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> opti
             e.Property(x => x.Status).HasMaxLength(20);
             e.Property(x => x.IdempotencyKey).HasMaxLength(200);
             e.HasIndex(x => new { x.TenantId, x.UserId, x.CreatedAt });
+            // The scheduled-release job's due scan; partial, so only waiting scheduled sends are in it and accepts stay cheap.
+            e.HasIndex(x => x.ScheduledFor).HasFilter("status = 'scheduled'").HasDatabaseName("ix_notifications_scheduled_due");
         });
 
         modelBuilder.Entity<ChannelDelivery>(e =>

@@ -46,7 +46,8 @@ internal sealed class NotificationPlanner(
 
         if (notification.Status == NotificationStatus.Scheduled && notification.ScheduledFor > clock.GetUtcNow())
         {
-            // Released at its time by the scheduled-release job (not built yet), which plans it then with fresh preferences.
+            // Released at its time by the scheduled-release job (Scheduling/ScheduledRelease), which requests it again; a
+            // scheduled send whose time has already come is planned now.
             return;
         }
 

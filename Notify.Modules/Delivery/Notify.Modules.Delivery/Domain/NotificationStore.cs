@@ -142,7 +142,15 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     }
 
     /// <summary>A timeline row; <paramref name="channel"/> and <paramref name="deliveryId"/> when it is about one channel or delivery.</summary>
-    public NotificationEvent NewEvent(Notification notification, string type, string? detail, string? channel = null, Guid? deliveryId = null) => new()
+    public NotificationEvent NewEvent(Notification notification, string type, string? detail, string? channel = null, Guid? deliveryId = null)
+    {
+        db.Remember(notification);
+        return NewEventOf(notification, type, detail, clock, channel, deliveryId);
+    }
+
+    /// <summary>A timeline row built without a context (the batch path copies them in bulk).</summary>
+    public static NotificationEvent NewEventOf(
+        Notification notification, string type, string? detail, TimeProvider clock, string? channel = null, Guid? deliveryId = null) => new()
     {
         Id = Ids.New(clock),
         TenantId = notification.TenantId,

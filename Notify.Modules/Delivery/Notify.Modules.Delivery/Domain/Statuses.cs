@@ -80,6 +80,9 @@ internal static class TimelineEvents
     public const string Scheduled = "scheduled";
     public const string Cancelled = "cancelled";
 
+    /// <summary>A scheduled send's time came and it was handed to the planner (<see cref="Scheduling.ScheduledRelease"/>).</summary>
+    public const string Released = "released";
+
     /// <summary>A channel was queued for delivery (detail: when, if delayed).</summary>
     public const string Queued = "queued";
 

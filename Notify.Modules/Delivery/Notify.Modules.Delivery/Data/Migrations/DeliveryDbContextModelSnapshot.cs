@@ -446,6 +446,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
                     b.HasKey("Id", "CreatedAt")
                         .HasName("pk_notifications");
 
+                    b.HasIndex("ScheduledFor")
+                        .HasDatabaseName("ix_notifications_scheduled_due")
+                        .HasFilter("status = 'scheduled'");
+
                     b.HasIndex("TenantId", "UserId", "CreatedAt")
                         .HasDatabaseName("ix_notifications_tenant_id_user_id_created_at");
 

@@ -34,6 +34,8 @@ internal static partial class SendChecks
         ["bulk"] = NotificationPriority.Bulk,
     };
 
+    public static bool IsIdempotencyKey(string key) => IdempotencyKey().IsMatch(key);
+
     public static string Name(NotificationPriority priority) => Priorities.First(p => p.Value == priority).Key;
 
     private static bool TryParsePriority(string? value, out NotificationPriority priority)

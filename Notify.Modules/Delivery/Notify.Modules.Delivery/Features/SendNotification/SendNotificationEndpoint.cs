@@ -45,7 +45,7 @@ internal sealed class SendNotificationEndpoint(
             return;
         }
 
-        var notifications = req.Recipients!.Select(r => NewNotification(tenantId, req, r, send)).ToList();
+        var notifications = req.Recipients!.Select(r => NewNotification(tenantId, req, r, send, clock)).ToList();
         var response = new SendNotificationResponse(notifications.Select((n, i) => new AcceptedNotification(
             n.Id, req.Recipients![i].UserId, req.Recipients[i].Email, req.Recipients[i].Phone, n.Status)).ToList());
         var outcome = await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status202Accepted,
@@ -72,7 +72,8 @@ internal sealed class SendNotificationEndpoint(
         await Send.ResponseAsync(original, record.StatusCode, ct);
     }
 
-    private Notification NewNotification(Guid tenantId, SendNotificationRequest req, SendRecipient recipient, CheckedSend send)
+    /// <summary>The notification of one recipient of a checked send (the batch endpoint builds its rows the same way).</summary>
+    internal static Notification NewNotification(Guid tenantId, SendNotificationRequest req, SendRecipient recipient, CheckedSend send, TimeProvider clock)
     {
         var (id, createdAt) = UuidV7.New(clock);
         var scheduled = req.ScheduledFor is { } at && at > createdAt;
@@ -101,6 +102,6 @@ internal sealed class SendNotificationEndpoint(
     }
 
     /// <summary>SHA-256 of the request as bound (the header aside), so formatting differences do not count as a different request.</summary>
-    private static string Hash(SendNotificationRequest req) =>
+    internal static string Hash(SendNotificationRequest req) =>
         Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(req with { IdempotencyKey = null }, JsonSerializerOptions.Web)));
 }
