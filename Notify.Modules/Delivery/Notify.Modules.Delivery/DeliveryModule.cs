@@ -11,6 +11,7 @@ using Notify.Modules.Delivery.Dispatch;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Sending;
+using Notify.Modules.Delivery.Telemetry;
 
 namespace Notify.Modules.Delivery;
 
@@ -38,6 +39,7 @@ public sealed class DeliveryModule : IModule
                 builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(
                     $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
             }
+            builder.Services.AddHostedService<QueueLagMonitor>();
             AddEmailSending(builder);
         }
     }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Notify.Modules.Preferences.Contracts;
+using Notify.Modules.Delivery.Telemetry;
 using Notify.Modules.Templates.Contracts;
 
 namespace Notify.Modules.Delivery.Sending;
@@ -23,8 +24,8 @@ internal sealed record SmtpServer(string Host, int Port)
 }
 
 /// <summary>
-/// The Worker's email channel: claims due email deliveries in small batches, sends each over one reused SMTP
-/// connection (reconnected after a failure), and records the outcome — sent with the Message-ID, rescheduled with
+/// The Worker's email channel: claims due email deliveries in small batches, sends each over a reused SMTP
+/// connection (reconnected after a failure; <see cref="EmailOptions.Connections"/> of them at once, each claiming its own batches), and records the outcome — sent with the Message-ID, rescheduled with
 /// exponential backoff on a transient (4xx or connection) error, failed on a permanent (5xx) one.
 /// </summary>
 /// <remarks>
@@ -45,7 +46,10 @@ internal sealed class EmailSender(
     private readonly EmailOptions _options = options.Value;
     private readonly MailboxAddress _from = MailboxAddress.Parse(options.Value.From);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Connections)).Select(_ => Task.Run(() => SendOverOneConnectionAsync(stoppingToken), CancellationToken.None)));
+
+    private async Task SendOverOneConnectionAsync(CancellationToken stoppingToken)
     {
         using var smtp = new SmtpClient();
         while (!stoppingToken.IsCancellationRequested)
@@ -89,6 +93,7 @@ internal sealed class EmailSender(
         var batch = await store.ClaimAsync(Channels.Email, _options.BatchSize, _options.Lease, ct);
         foreach (var delivery in batch)
         {
+            using var activity = DeliveryTelemetry.StartSend("email send", delivery.Id, delivery.NotificationId, delivery.Channel, delivery.TraceParent);
             await SendAsync(smtp, store, delivery, ct);
         }
 
