@@ -37,7 +37,8 @@ public sealed class DeliveryModule : IModule
             foreach (var priority in SendChecks.Priorities.Keys)
             {
                 builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(
-                    $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
+                    $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}",
+                    NotificationPlanner.Concurrency);
             }
             builder.Services.AddHostedService<QueueLagMonitor>();
             AddEmailSending(builder);
