@@ -16,6 +16,7 @@ using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Inbox;
 using Notify.Modules.Delivery.Scheduling;
 using Notify.Modules.Delivery.Sending;
+using Notify.Modules.Delivery.Telemetry;
 
 namespace Notify.Modules.Delivery;
 
@@ -44,8 +45,10 @@ public sealed class DeliveryModule : IModule
             foreach (var priority in SendChecks.Priorities.Keys)
             {
                 builder.Services.AddIntegrationEventHandler<DeliveryDbContext, NotificationRequestedIntegrationEvent, NotificationPlanner>(
-                    $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}");
+                    $"{NotificationPlanner.Queue}.{priority}", $"{NotificationRequestedIntegrationEvent.EventType}.{priority}",
+                    NotificationPlanner.Concurrency);
             }
+            builder.Services.AddHostedService<QueueLagMonitor>();
             AddEmailSending(builder);
             DeliveryJobs.Add(builder.Services);
         }

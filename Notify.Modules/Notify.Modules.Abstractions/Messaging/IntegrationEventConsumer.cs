@@ -17,6 +17,7 @@ namespace Notify.Modules.Abstractions.Messaging;
 /// </summary>
 internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     string queue,
+    ConsumerConcurrency concurrency,
     IServiceScopeFactory scopes,
     RabbitMqConnection rabbit,
     RabbitMqTopology topology,
@@ -25,7 +26,7 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     where TEvent : IIntegrationEvent
     where THandler : class, IIntegrationEventHandler<TEvent>
 {
-    private const ushort Prefetch = 32;
+    private const int PrefetchPerHandler = 32;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -37,9 +38,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             try
             {
                 var connection = await rabbit.GetAsync(stoppingToken);
-                channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+                // The client dispatches one message at a time unless told otherwise; the prefetch keeps every handler busy.
+                channel = await connection.CreateChannelAsync(
+                    new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
+                        consumerDispatchConcurrency: (ushort)concurrency.Value),
+                    stoppingToken);
                 await topology.DeclareAsync(channel, stoppingToken);
-                await channel.BasicQosAsync(0, Prefetch, global: false, stoppingToken);
+                await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, PrefetchPerHandler * concurrency.Value), global: false, stoppingToken);
 
                 var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 channel.ChannelShutdownAsync += (_, _) =>

@@ -190,15 +190,22 @@ public static class MessagingServiceCollectionExtensions
     /// Subscribes <typeparamref name="THandler"/> to <typeparamref name="TEvent"/> through its own quorum queue
     /// <paramref name="queue"/>, with an inbox in <typeparamref name="TContext"/>'s schema (Worker only). The queue is
     /// bound with <paramref name="bindingKey"/>, by default <c>type.#</c>: the event type and all its routed variants.
+    /// Up to <paramref name="concurrency"/> messages are handled at once (each exactly once through the inbox, in no
+    /// particular order); 1 keeps the queue's order.
     /// </summary>
-    public static IServiceCollection AddIntegrationEventHandler<TContext, TEvent, THandler>(this IServiceCollection services, string queue, string? bindingKey = null)
+    public static IServiceCollection AddIntegrationEventHandler<TContext, TEvent, THandler>(
+        this IServiceCollection services, string queue, string? bindingKey = null, int concurrency = 1)
         where TContext : Microsoft.EntityFrameworkCore.DbContext
         where TEvent : IIntegrationEvent
         where THandler : class, IIntegrationEventHandler<TEvent>
     {
         services.TryAddScoped<THandler>();
         services.AddSingleton(new ConsumerSubscription(queue, bindingKey ?? $"{TEvent.EventType}.#"));
-        services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IntegrationEventConsumer<TContext, TEvent, THandler>>(sp, queue));
+        services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IntegrationEventConsumer<TContext, TEvent, THandler>>(
+            sp, queue, new ConsumerConcurrency(Math.Max(1, concurrency))));
         return services;
     }
 }
+
+/// <summary>How many messages one consumer handles at once.</summary>
+internal sealed record ConsumerConcurrency(int Value);

@@ -34,6 +34,12 @@ internal sealed class NotificationPlanner(
 {
     public const string Queue = "delivery.plan-notification";
 
+    /// <summary>
+    /// Notifications planned at once per priority queue: planning is mostly waiting on PostgreSQL, Redis and Templates,
+    /// and each notification is planned once (inbox) under its own row lock, so order between them does not matter.
+    /// </summary>
+    public const int Concurrency = 8;
+
     public async Task HandleAsync(NotificationRequestedIntegrationEvent requested, IntegrationEventContext context, CancellationToken ct)
     {
         var notification = await db.Notifications.AsNoTracking().FirstOrDefaultAsync(

@@ -3,6 +3,7 @@ using Notify.Modules.Abstractions;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
+using Notify.Modules.Delivery.Telemetry;
 
 namespace Notify.Modules.Delivery.Domain;
 
@@ -62,6 +63,11 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
 
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        foreach (var notification in notifications)
+        {
+            DeliveryTelemetry.RecordAccepted(notification.Priority, 1);
+        }
+
         return new AcceptOutcome.Stored();
     }
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Telemetry;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Templates.Contracts;
 using Polly;
@@ -26,10 +27,11 @@ internal sealed record SmtpServer(string Host, int Port)
 }
 
 /// <summary>
-/// The Worker's email channel: claims due email deliveries in small batches, sends each over one reused SMTP
-/// connection (reconnected after a failure), and records the outcome — sent with the Message-ID; on a transient (4xx
-/// or connection) error a few quick in-process retries (Polly), then rescheduled with exponential backoff; failed and
-/// parked as a dead letter on a permanent (5xx) error or when the attempts run out.
+/// The Worker's email channel: claims due email deliveries in small batches, sends each over a reused SMTP connection
+/// (reconnected after a failure; <see cref="EmailOptions.Connections"/> of them at once, each claiming its own batches),
+/// and records the outcome — sent with the Message-ID; on a transient (4xx or connection) error a few quick in-process
+/// retries (Polly), then rescheduled with exponential backoff; failed and parked as a dead letter on a permanent (5xx)
+/// error or when the attempts run out.
 /// </summary>
 /// <remarks>
 /// Delivery to the SMTP server is at least once; the window for a duplicate is as small as we can make it. The claim
@@ -57,7 +59,10 @@ internal sealed class EmailSender(
     /// <summary>Short in-process retries of transient errors (Polly), before the long wait of a reschedule.</summary>
     private ResiliencePipeline Retry => _retryPipeline ??= BuildRetry();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Connections)).Select(_ => Task.Run(() => SendOverOneConnectionAsync(stoppingToken), CancellationToken.None)));
+
+    private async Task SendOverOneConnectionAsync(CancellationToken stoppingToken)
     {
         using var smtp = new SmtpClient();
         while (!stoppingToken.IsCancellationRequested)
@@ -101,6 +106,7 @@ internal sealed class EmailSender(
         var batch = await store.ClaimAsync(Channels.Email, _options.BatchSize, _options.Lease, ct);
         foreach (var delivery in batch)
         {
+            using var activity = DeliveryTelemetry.StartSend("email send", delivery.Id, delivery.NotificationId, delivery.Channel, delivery.TraceParent);
             await SendAsync(smtp, store, delivery, ct);
         }
 

@@ -3,13 +3,15 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Notify.Modules.Abstractions;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Telemetry;
 using Npgsql;
 
 namespace Notify.Modules.Delivery.Sending;
 
 /// <summary>A delivery a sender claimed: what it needs to build and send the message.</summary>
 internal sealed record ClaimedDelivery(
-    Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts);
+    Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts,
+    string? TraceParent = null);
 
 /// <summary>
 /// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
@@ -39,7 +41,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             UPDATE delivery.deliveries d
             SET attempts = d.attempts + 1, leased_until = @leasedUntil, updated_at = @now
             FROM due WHERE d.id = due.id AND d.created_at = due.created_at
-            RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts
+            RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts, d.trace_parent
             """);
         command.Parameters.AddWithValue("channel", channel);
         command.Parameters.AddWithValue("now", now);
@@ -51,7 +53,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         {
             claimed.Add(new ClaimedDelivery(
                 reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt32(7)));
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt32(7),
+                reader.IsDBNull(8) ? null : reader.GetString(8)));
         }
 
         return claimed;
@@ -75,6 +78,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         }
 
         await transaction.CommitAsync(ct);
+        if (updated == 1)
+        {
+            DeliveryTelemetry.RecordSent(delivery.Channel, notification.CreatedAt, clock.GetUtcNow());
+        }
     }
 
     /// <summary>
@@ -183,6 +190,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         }
 
         await transaction.CommitAsync(ct);
+        if (updated == 1)
+        {
+            DeliveryTelemetry.RecordFailed(delivery.Channel);
+        }
     }
 
     /// <summary>
