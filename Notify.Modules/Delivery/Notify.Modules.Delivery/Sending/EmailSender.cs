@@ -192,6 +192,7 @@ internal sealed class EmailSender(
         await SendOverAsync(attempt.Smtp, message, ct);
         // Not cancellable: the server has the message, so the outcome must be recorded.
         await sent.CommitAsync(CancellationToken.None);
+        DeliveryTelemetry.RecordSent(attempt.Delivery.Channel, attempt.Notification.CreatedAt, clock.GetUtcNow());
     }
 
     /// <summary>A failed try the retry pipeline will try again: counted as an attempt with its own <c>attempt_failed</c> event.</summary>

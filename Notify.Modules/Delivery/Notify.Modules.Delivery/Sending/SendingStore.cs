@@ -60,32 +60,9 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         return claimed;
     }
 
-    /// <summary>Marks the delivery sent with the provider's message id, writes a <c>sent</c> event and moves the notification to sent.</summary>
-    public async Task MarkSentAsync(ClaimedDelivery delivery, Notification notification, string providerMessageId, CancellationToken ct)
-    {
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        // Only from queued: a delivery cancelled while its message was on the wire stays cancelled (it went out anyway).
-        var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE delivery.deliveries SET status = {DeliveryStatus.Sent}, provider_message_id = {providerMessageId},
-                leased_until = NULL, last_error = NULL, updated_at = {clock.GetUtcNow()}
-            WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
-            """, ct);
-        if (updated == 1)
-        {
-            db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, providerMessageId, delivery.Channel, delivery.Id));
-            await db.SaveChangesAsync(ct);
-            await store.AdvanceAsync(notification, NotificationStatus.Sent, ct);
-        }
-
-        await transaction.CommitAsync(ct);
-        if (updated == 1)
-        {
-            DeliveryTelemetry.RecordSent(delivery.Channel, notification.CreatedAt, clock.GetUtcNow());
-        }
-    }
-
     /// <summary>
-    /// Writes the "sent" outcome (as <see cref="MarkSentAsync"/>) in a transaction it leaves open: the caller sends the
+    /// Writes the "sent" outcome (delivery sent with the provider's message id, a <c>sent</c> event, the notification
+    /// moved to sent) in a transaction it leaves open: the caller sends the
     /// message and then commits, or disposes to roll back. Not prepared when the delivery is no longer queued
     /// (cancelled since the claim): then nothing is to be sent.
     /// </summary>
