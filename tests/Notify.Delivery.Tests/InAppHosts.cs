@@ -44,6 +44,8 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
         var builder = Host.CreateApplicationBuilder();
         Configure(builder.Configuration, new() { ["Notify:BootstrapAdminKey"] = BootstrapKey });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Migrating probes each history table before it exists; EF logs that probe as an error.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         builder.AddNotifyModules(HostRole.Migrations, ModuleCatalog.All);
         using var host = builder.Build();
         foreach (var module in ModuleCatalog.All)

@@ -137,7 +137,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
 
         await PostItemAsync(bob, third, "archive");
         Assert.Equal((2, 0), await CountsAsync(bob)); // archived items are not counted
-        Assert.Equal([first, second], (await ListAsync(bob, "")).Select(i => i.GetProperty("id").GetGuid()).Order());
+        Assert.Equal(new[] { first, second }.Order(), (await ListAsync(bob, "")).Select(i => i.GetProperty("id").GetGuid()).Order());
         Assert.Equal([third], (await ListAsync(bob, "?archived=true")).Select(i => i.GetProperty("id").GetGuid()));
 
         var all = await bob.PostAsync("/v1/inbox/read-all", null);
