@@ -44,6 +44,8 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
         var builder = Host.CreateApplicationBuilder();
         Configure(builder.Configuration, new() { ["Notify:BootstrapAdminKey"] = BootstrapKey });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Migrating probes each history table before it exists; EF logs that probe as an error.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         builder.AddNotifyModules(HostRole.Migrations, ModuleCatalog.All);
         using var host = builder.Build();
         foreach (var module in ModuleCatalog.All)
@@ -210,10 +212,16 @@ internal sealed class SseStream : IAsyncDisposable
 
     public int Heartbeats { get; private set; }
 
-    public static async Task<SseStream> OpenAsync(Uri api, string token)
+    public static async Task<SseStream> OpenAsync(Uri api, string token, string? lastEventId = null)
     {
         var client = new HttpClient { BaseAddress = api, Timeout = Timeout.InfiniteTimeSpan };
-        var response = await client.GetAsync($"/v1/inbox/stream?token={Uri.EscapeDataString(token)}", HttpCompletionOption.ResponseHeadersRead);
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/inbox/stream?token={Uri.EscapeDataString(token)}");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         return new SseStream(client, response);
     }
 

@@ -137,7 +137,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
 
         await PostItemAsync(bob, third, "archive");
         Assert.Equal((2, 0), await CountsAsync(bob)); // archived items are not counted
-        Assert.Equal([first, second], (await ListAsync(bob, "")).Select(i => i.GetProperty("id").GetGuid()).Order());
+        Assert.Equal(new[] { first, second }.Order(), (await ListAsync(bob, "")).Select(i => i.GetProperty("id").GetGuid()).Order());
         Assert.Equal([third], (await ListAsync(bob, "?archived=true")).Select(i => i.GetProperty("id").GetGuid()));
 
         var all = await bob.PostAsync("/v1/inbox/read-all", null);
@@ -149,6 +149,32 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         var unarchived = await PostItemAsync(bob, third, "unarchive");
         Assert.Equal(JsonValueKind.Null, unarchived.GetProperty("archivedAt").ValueKind);
         Assert.Equal(3, (await ListAsync(bob, "")).Count);
+    }
+
+    [Fact]
+    public async Task A_stream_reopened_with_last_event_id_first_gets_the_items_stored_while_it_was_away()
+    {
+        var token = await TokenForNewUserAsync("fay");
+        string lastId;
+        await using (var stream = await SseStream.OpenAsync(fixture.ApiA, token))
+        {
+            await stream.NextAsync("unread-count", Soon);
+            await fixture.Hosts.QueueInAppAsync(fixture.TenantId, "fay", "Before");
+            lastId = (await stream.NextAsync("notification", Soon)).Id!;
+        }
+
+        var missed = await fixture.Hosts.QueueInAppAsync(fixture.TenantId, ["fay", "fay"], "While away");
+        using var fay = InAppHosts.Client(fixture.ApiA, token);
+        await Eventually.WaitUntilAsync(async () => (await ListAsync(fay, "")).Count == 3, Soon);
+
+        await using var reopened = await SseStream.OpenAsync(fixture.ApiB, token, lastId);
+        var replayed = new[] { await reopened.NextAsync("notification", Soon), await reopened.NextAsync("notification", Soon) };
+        Assert.Equal(missed.Select(m => m.DeliveryId.ToString()).Order(), replayed.Select(e => e.Id!).Order());
+        Assert.All(replayed, e => Assert.Equal("While away", Json(e).GetProperty("title").GetString()));
+
+        // And live items still follow.
+        var (_, live) = await fixture.Hosts.QueueInAppAsync(fixture.TenantId, "fay", "Live");
+        Assert.Equal(live.ToString(), (await reopened.NextAsync("notification", Soon)).Id);
     }
 
     [Fact]

@@ -99,6 +99,31 @@ internal sealed class InboxStore(DeliveryDbContext db, TimeProvider clock)
         return new CursorPage<InboxItemResponse>(items, next);
     }
 
+    /// <summary>
+    /// Items stored since the item <paramref name="lastId"/> (what a reconnecting stream missed), oldest first, at most
+    /// <paramref name="limit"/>. Items of the same batch share its time, so those are all included: a client may see
+    /// one twice (it has the id), never miss one.
+    /// </summary>
+    public async Task<List<InboxItem>> StoredSinceAsync(SubscriberTokenPayload owner, Guid lastId, int limit, CancellationToken ct)
+    {
+        if (UuidV7.CreatedAt(lastId) is not { } notBefore)
+        {
+            return [];
+        }
+
+        var last = await db.InboxItems.AsNoTracking()
+            .Where(i => i.Id == lastId && i.CreatedAt >= notBefore && i.TenantId == owner.T && i.UserId == owner.U)
+            .Select(i => (DateTimeOffset?)i.CreatedAt).FirstOrDefaultAsync(ct);
+        if (last is null)
+        {
+            return [];
+        }
+
+        return await db.InboxItems.AsNoTracking()
+            .Where(i => i.TenantId == owner.T && i.UserId == owner.U && i.CreatedAt >= last && i.Id != lastId && i.ArchivedAt == null)
+            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).Take(limit).ToListAsync(ct);
+    }
+
     public Task<InboxCounts> CountsAsync(SubscriberTokenPayload owner, CancellationToken ct) =>
         db.Database.SqlQuery<InboxCounts>($"""
             SELECT count(*) FILTER (WHERE read_at IS NULL)::int AS unread, count(*) FILTER (WHERE seen_at IS NULL)::int AS unseen

@@ -26,6 +26,9 @@ internal sealed class InboxStreamEndpoint(
     /// <summary>Under the idle timeouts of common proxies and load balancers (30–60 s).</summary>
     public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
 
+    /// <summary>Items sent again on a reconnect at most; a client that was away longer reads the rest from GET /v1/inbox.</summary>
+    private const int ReplayLimit = 200;
+
     public override void Configure()
     {
         Get("/v1/inbox/stream");
@@ -36,7 +39,8 @@ internal sealed class InboxStreamEndpoint(
             s.Summary = "Live inbox updates as Server-Sent Events (subscriber token)";
             s.Description = "Pass the subscriber token as '?token=' (EventSource cannot set headers) or 'Authorization: Bearer'. " +
                 "Events: 'notification' (data: the new inbox item, id: its id) and 'unread-count' (data: {unread, unseen}); " +
-                "a ': heartbeat' comment every 15 s.";
+                "a ': heartbeat' comment every 15 s. " +
+                "On a reconnect with 'Last-Event-ID' (sent by EventSource itself) or '?lastEventId=', the items stored since that one come first.";
         });
     }
 
@@ -76,7 +80,8 @@ internal sealed class InboxStreamEndpoint(
             var counts = await store.CountsAsync(owner, stopping.Token);
             await WriteAsync(response, $"retry: 3000\n\n{Format(new InboxStreamEvent(InboxFanOut.CountsEvent, null,
                 JsonSerializer.Serialize(new InboxCountsResponse(counts.Unread, counts.Unseen), JsonSerializerOptions.Web)))}", stopping.Token);
-            await PumpAsync(response, listener, stopping.Token);
+            var replayed = await ReplayAsync(response, owner, stopping.Token);
+            await PumpAsync(response, listener, replayed, stopping.Token);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -84,7 +89,42 @@ internal sealed class InboxStreamEndpoint(
         }
     }
 
-    private static async Task PumpAsync(HttpResponse response, InboxListener listener, CancellationToken ct)
+    /// <summary>
+    /// On a reconnect (EventSource sends <c>Last-Event-ID</c> by itself; <c>?lastEventId=</c> for other clients), sends
+    /// the items stored since that one, so a dropped connection loses nothing; their ids, to skip when live events repeat them.
+    /// </summary>
+    private async Task<HashSet<string>> ReplayAsync(HttpResponse response, SubscriberTokenPayload owner, CancellationToken ct)
+    {
+        var replayed = new HashSet<string>(StringComparer.Ordinal);
+        string? lastEventId = HttpContext.Request.Headers["Last-Event-ID"];
+        if (string.IsNullOrEmpty(lastEventId))
+        {
+            lastEventId = HttpContext.Request.Query["lastEventId"];
+        }
+
+        if (!Guid.TryParse(lastEventId, out var lastId))
+        {
+            return replayed;
+        }
+
+        var builder = new StringBuilder();
+        foreach (var item in await store.StoredSinceAsync(owner, lastId, ReplayLimit, ct))
+        {
+            var id = item.Id.ToString();
+            replayed.Add(id);
+            builder.Append(Format(new InboxStreamEvent(InboxFanOut.NotificationEvent, id,
+                JsonSerializer.Serialize(InboxItemResponse.From(item), JsonSerializerOptions.Web))));
+        }
+
+        if (builder.Length > 0)
+        {
+            await WriteAsync(response, builder.ToString(), ct);
+        }
+
+        return replayed;
+    }
+
+    private static async Task PumpAsync(HttpResponse response, InboxListener listener, HashSet<string> replayed, CancellationToken ct)
     {
         var builder = new StringBuilder();
         while (true)
@@ -106,13 +146,21 @@ internal sealed class InboxStreamEndpoint(
 
             if (!open)
             {
-                return; // fell too far behind: the client reconnects and reads what it missed from GET /v1/inbox
+                return; // fell too far behind: the client reconnects with Last-Event-ID and gets what it missed
             }
 
             builder.Clear();
             while (listener.Events.TryRead(out var streamEvent))
             {
-                builder.Append(Format(streamEvent));
+                if (streamEvent.Id is null || replayed.Count == 0 || !replayed.Remove(streamEvent.Id))
+                {
+                    builder.Append(Format(streamEvent));
+                }
+            }
+
+            if (builder.Length == 0)
+            {
+                continue;
             }
 
             await WriteAsync(response, builder.ToString(), ct);
