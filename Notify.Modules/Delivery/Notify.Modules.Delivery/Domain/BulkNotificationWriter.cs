@@ -107,7 +107,7 @@ internal sealed class BulkNotificationWriter(DeliveryDbContext db, TimeProvider 
         await copy.CompleteAsync(ct);
     }
 
-    private static async Task CopyEventsAsync(NpgsqlConnection connection, List<NotificationEvent> rows, CancellationToken ct)
+    internal static async Task CopyEventsAsync(NpgsqlConnection connection, List<NotificationEvent> rows, CancellationToken ct)
     {
         await using var copy = await connection.BeginBinaryImportAsync("""
             COPY delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail) FROM STDIN (FORMAT BINARY)

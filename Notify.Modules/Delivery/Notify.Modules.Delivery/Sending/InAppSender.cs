@@ -2,9 +2,12 @@ using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.Inbox;
 using Notify.Modules.Delivery.Inbox;
+using Notify.Modules.Delivery.Telemetry;
 using Notify.Modules.Templates.Contracts;
 using Npgsql;
 
@@ -30,8 +33,8 @@ internal sealed class InAppOptions
 /// Exactly once by construction: the inbox is in the same database as the deliveries, so one statement claims the
 /// batch (<c>FOR UPDATE SKIP LOCKED</c>: concurrent senders take different rows), moves each delivery from
 /// <c>queued</c> to <c>sent</c> (guarded on <c>queued</c>, so a row sent or cancelled meanwhile is left alone), inserts
-/// the inbox items from exactly the rows it moved, writes their <c>sent</c> events and advances the notifications —
-/// all or nothing. A crash before commit leaves the deliveries queued with nothing stored; after commit they are sent
+/// the inbox items from exactly the rows it moved and advances the notifications; their <c>sent</c> events and status
+/// integration events are copied in the same transaction — all or nothing. A crash before commit leaves the deliveries queued with nothing stored; after commit they are sent
 /// and no sender can claim them again. Only the live announcement can be lost (it is published after commit).
 /// </remarks>
 internal sealed class InAppSender(
@@ -43,6 +46,8 @@ internal sealed class InAppSender(
 {
     private readonly InAppOptions _options = options.Value;
 
+    // Claims, moves to sent, stores the inbox items and advances the notifications in one statement; returns what the
+    // timeline events and their status integration events (written next, in the same transaction) need.
     private static readonly string StoreSql = $"""
         WITH due AS (
             SELECT id, created_at FROM delivery.deliveries
@@ -57,29 +62,27 @@ internal sealed class InAppSender(
             SET status = '{DeliveryStatus.Sent}', attempts = d.attempts + 1, leased_until = NULL, last_error = NULL, updated_at = @now
             FROM due WHERE d.id = due.id AND d.created_at = due.created_at AND d.status = '{DeliveryStatus.Queued}'
             RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.content),
-        items AS (
-            INSERT INTO delivery.inbox_items (id, created_at, tenant_id, user_id, notification_id, category, title, body, action_url, data)
-            SELECT s.id, @now, s.tenant_id, n.user_id, s.notification_id, n.category,
-                   left(coalesce(s.content->>'title', ''), 1000), coalesce(s.content->>'body', ''), left(s.content->>'actionUrl', 2000), n.data
+        src AS (
+            SELECT s.id, s.tenant_id, s.notification_id, s.content, n.user_id, n.category, n.data, n.template_key, n.metadata,
+                   n.created_at AS notification_created_at
             FROM sent s
             JOIN delivery.notifications n ON n.id = s.notification_id AND n.tenant_id = s.tenant_id AND n.created_at <= s.created_at
-            WHERE n.user_id IS NOT NULL
-            RETURNING id, created_at, tenant_id, user_id, notification_id, category, title, body, action_url, data),
-        events AS (
-            INSERT INTO delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail)
-            SELECT {UuidV7Sql}, @now, s.tenant_id, s.notification_id, s.id, '{Channels.InApp}', '{TimelineEvents.Sent}', 'Stored in the inbox.'
-            FROM sent s),
+            WHERE n.user_id IS NOT NULL),
+        items AS (
+            INSERT INTO delivery.inbox_items (id, created_at, tenant_id, user_id, notification_id, category, title, body, action_url, data)
+            SELECT id, @now, tenant_id, user_id, notification_id, category,
+                   left(coalesce(content->>'title', ''), 1000), coalesce(content->>'body', ''), left(content->>'actionUrl', 2000), data
+            FROM src
+            RETURNING id, title, body, action_url),
         advanced AS (
             UPDATE delivery.notifications n SET status = '{NotificationStatus.Sent}', updated_at = @now
-            FROM sent s
-            WHERE n.id = s.notification_id AND n.tenant_id = s.tenant_id AND n.created_at <= s.created_at
+            FROM src s
+            WHERE n.id = s.notification_id AND n.tenant_id = s.tenant_id AND n.created_at = s.notification_created_at
               AND {NotificationStatus.RankSql} < {NotificationStatus.Rank(NotificationStatus.Sent)})
-        SELECT id, created_at, tenant_id, user_id, notification_id, category, title, body, action_url, data::text FROM items
+        SELECT i.id, s.tenant_id, s.user_id, s.notification_id, s.category, i.title, i.body, i.action_url, s.data::text,
+               s.template_key, s.metadata::text, s.notification_created_at
+        FROM items i JOIN src s ON s.id = i.id
         """;
-
-    /// <summary>A UUIDv7 for each event row, from @now like <see cref="Abstractions.Ids.New"/> (PostgreSQL 15 has no uuidv7()).</summary>
-    private const string UuidV7Sql =
-        "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing substring(int8send(floor(extract(epoch from @now) * 1000)::bigint) from 3) from 1 for 6), 52, 1), 53, 1), 'hex')::uuid";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -117,23 +120,50 @@ internal sealed class InAppSender(
     /// <summary>Stores one batch of due in-app deliveries in their inboxes and announces them; the number stored.</summary>
     internal async Task<int> StoreDueAsync(CancellationToken ct)
     {
-        var stored = new List<(Guid TenantId, string UserId, InboxItemResponse Item)>();
-        await using (var command = dataSource.CreateCommand(StoreSql))
+        var now = clock.GetUtcNow();
+        var stored = new List<(Guid TenantId, string UserId, InboxItemResponse Item, DateTimeOffset AcceptedAt)>();
+        var events = new List<NotificationEvent>();
+        var outbox = new List<OutboxMessage>();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var command = new NpgsqlCommand(StoreSql, connection, transaction))
         {
-            command.Parameters.AddWithValue("now", clock.GetUtcNow());
+            command.Parameters.AddWithValue("now", now);
             command.Parameters.AddWithValue("batch", _options.BatchSize);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                var data = reader.IsDBNull(9) ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(reader.GetString(9));
+                var (id, tenantId, userId, notificationId) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetGuid(3));
+                var data = reader.IsDBNull(8) ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(reader.GetString(8));
+                var metadata = reader.IsDBNull(10) ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(reader.GetString(10));
                 var item = new InboxItemResponse(
-                    reader.GetGuid(0), reader.GetGuid(4), reader.GetString(5), reader.GetString(6), reader.GetString(7),
-                    reader.IsDBNull(8) ? null : reader.GetString(8), data, null, null, null, reader.GetFieldValue<DateTimeOffset>(1));
-                stored.Add((reader.GetGuid(2), reader.GetString(3), item));
+                    id, notificationId, reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                    reader.IsDBNull(7) ? null : reader.GetString(7), data, null, null, null, now);
+                stored.Add((tenantId, userId, item, reader.GetFieldValue<DateTimeOffset>(11)));
+
+                var sent = new NotificationEvent
+                {
+                    Id = Ids.New(clock), TenantId = tenantId, NotificationId = notificationId, DeliveryId = id,
+                    Channel = Channels.InApp, Type = TimelineEvents.Sent, Detail = "Stored in the inbox.", CreatedAt = now,
+                };
+                events.Add(sent);
+                outbox.AddRange(StatusEvents.OutboxMessagesFor(sent, new NotificationFacts(notificationId, userId, reader.GetString(9), metadata)));
             }
         }
 
-        foreach (var (tenantId, userId, item) in stored)
+        if (events.Count > 0)
+        {
+            await BulkNotificationWriter.CopyEventsAsync(connection, events, ct);
+            await BulkNotificationWriter.CopyOutboxAsync(connection, outbox, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        foreach (var (_, _, _, acceptedAt) in stored)
+        {
+            DeliveryTelemetry.RecordSent(Channels.InApp, acceptedAt, now);
+        }
+
+        foreach (var (tenantId, userId, item, _) in stored)
         {
             try
             {
