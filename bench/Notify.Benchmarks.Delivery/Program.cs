@@ -101,8 +101,11 @@ internal static class Program
             await WaitHealthyAsync(apiUrl);
             using var admin = NewClient(apiUrl, await SetUpTenantAsync(apiUrl));
 
+            var roundTrips = await RoundTrips.ReadAsync(infrastructure);
             var single = await MedianAsync(runs, "POST /v1/notifications", () => LoadAsync(admin, i => SendRequest("bench-email", i), runDuration),
                 warmUp: () => LoadAsync(admin, i => SendRequest("bench-email", i), TimeSpan.FromSeconds(3)));
+            var accepted = await CountAsync(dataSource, "SELECT count(*) FROM delivery.notifications");
+            Console.WriteLine("  per accepted send: " + (await RoundTrips.ReadAsync(infrastructure)).Since(roundTrips, accepted));
             Report(Line($"accepted, POST /v1/notifications:         median {single.Rate:N0}/s, p50 {single.P50:N1} ms, p99 {single.P99:N1} ms "
                 + $"({Clients} clients, 1 recipient; target >= 2,500/s, p99 <= 50 ms)"));
 
@@ -123,8 +126,10 @@ internal static class Program
             // 3. Delivery capacity: start the Worker on the backlog and count sent deliveries for up to 60 s.
             var backlog = await CountAsync(dataSource, "SELECT count(*) FROM delivery.notifications");
             Console.WriteLine($"starting the Worker on a backlog of {backlog:N0} email notifications ...");
+            roundTrips = await RoundTrips.ReadAsync(infrastructure);
             hosts.Start("Notify.Worker", env, $"http://127.0.0.1:{FreePort()}");
             var email = await DrainAsync(dataSource, "email", backlog);
+            Console.WriteLine("  per sent email: " + (await RoundTrips.ReadAsync(infrastructure)).Since(roundTrips, Math.Max(1, email.Sent)));
             Console.WriteLine("  " + await StatusesAsync(dataSource));
             Report(Line($"delivered, accept -> SMTP accepted:        {email.Rate:N0}/s over {email.Window.TotalSeconds:N0} s "
                 + $"({email.Sent:N0} sent{(email.Drained ? ", backlog drained before 60 s" : "")}; SMTP sink counted {smtp.Count:N0}; target >= 1,000/s)"));

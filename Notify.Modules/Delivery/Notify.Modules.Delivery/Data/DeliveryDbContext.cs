@@ -10,9 +10,17 @@ namespace Notify.Modules.Delivery.Data;
 /// created_at: the migration writes their DDL by hand (EF cannot express partitioning), and their keys include
 /// created_at as PostgreSQL requires. The mappings below are for reads and writes.
 /// </summary>
-internal sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> options) : DbContext(options)
+internal sealed class DeliveryDbContext : DbContext
 {
     public const string Schema = "delivery";
+
+    public DeliveryDbContext(DbContextOptions<DeliveryDbContext> options)
+        : base(options)
+    {
+        // SaveChanges inside our own transactions (accept, plan, send outcomes) would otherwise add a SAVEPOINT and a RELEASE
+        // round trip each time; nothing here continues a transaction after a failed SaveChanges, so they buy nothing.
+        Database.AutoSavepointsEnabled = false;
+    }
 
     public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<ChannelDelivery> Deliveries => Set<ChannelDelivery>();
