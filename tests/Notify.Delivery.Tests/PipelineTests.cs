@@ -161,6 +161,26 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         Assert.Equal("bulk", (await DetailsAsync(bulk)).GetProperty("priority").GetString());
         Assert.Equal("accepted", (await DetailsAsync(first)).GetProperty("timeline")[0].GetProperty("type").GetString());
 
+        // The COPY path wrote the status events too: a status-changed and a notification.accepted webhook event per stored send.
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(_hosts.Database))
+        {
+            await using var command = dataSource.CreateCommand("""
+                SELECT type, payload->>'type' FROM delivery.outbox_messages
+                WHERE payload->>'notificationId' = $1 OR payload->'data'->>'notificationId' = $1
+                """);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = first.ToString() });
+            var rows = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(reader.IsDBNull(1) ? reader.GetString(0) : $"{reader.GetString(0)}:{reader.GetString(1)}");
+            }
+
+            Assert.Contains("delivery.notification.status-changed.v1", rows);
+            Assert.Contains("webhooks.event.requested.v1:notification.accepted", rows);
+            Assert.Contains("delivery.notification.requested.v1.normal", rows);
+        }
+
         // The same batch with the same key: the same answer, nothing new. A different batch with it: 409.
         using var repeat = new HttpRequestMessage(HttpMethod.Post, "/v1/notifications/batch") { Content = JsonContent.Create(batch) };
         repeat.Headers.Add("Idempotency-Key", "batch-1");
