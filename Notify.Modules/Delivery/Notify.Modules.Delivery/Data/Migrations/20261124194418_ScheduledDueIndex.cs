@@ -5,7 +5,7 @@
 namespace Notify.Modules.Delivery.Data.Migrations
 {
     /// <inheritdoc />
-    public partial class ScheduledDueIndex : Migration
+    internal partial class ScheduledDueIndex : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
