@@ -196,11 +196,40 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     /// <summary>
-    /// The notification a claimed delivery belongs to (its recipient and category shape the message); the sender reads it
-    /// once and passes it to the outcome methods below.
+    /// The notifications a claimed batch belongs to (their recipient and category shape the messages), by id, read in one
+    /// query for the whole batch; the sender passes each to the outcome methods below. A delivery whose notification is
+    /// missing (or of another tenant) has no entry.
     /// </summary>
-    public Task<Notification?> NotificationOfAsync(ClaimedDelivery delivery, CancellationToken ct) =>
-        store.FindAsync(delivery.TenantId, delivery.NotificationId, ct);
+    public async Task<Dictionary<Guid, Notification>> NotificationsOfAsync(IReadOnlyList<ClaimedDelivery> deliveries, CancellationToken ct)
+    {
+        var found = new Dictionary<Guid, Notification>();
+        if (deliveries.Count == 0)
+        {
+            return found;
+        }
+
+        // The creation time the UUIDv7 carries is the partition key: matching on it lets PostgreSQL prune partitions.
+        var ids = deliveries.Select(d => d.NotificationId).Distinct().ToList();
+        var createdAts = ids.Select(id => UuidV7.CreatedAt(id)).OfType<DateTimeOffset>().Distinct().ToList();
+        var notifications = await db.Notifications.AsNoTracking()
+            .Where(n => ids.Contains(n.Id) && createdAts.Contains(n.CreatedAt))
+            .ToListAsync(ct);
+        foreach (var notification in notifications)
+        {
+            found[notification.Id] = notification;
+        }
+
+        // Each delivery only ever sees its own tenant's notification.
+        foreach (var delivery in deliveries)
+        {
+            if (found.TryGetValue(delivery.NotificationId, out var notification) && notification.TenantId != delivery.TenantId)
+            {
+                found.Remove(delivery.NotificationId);
+            }
+        }
+
+        return found;
+    }
 
     private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
 }
