@@ -71,11 +71,27 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         var transaction = await db.Database.BeginTransactionAsync(ct);
         try
         {
-            var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                UPDATE delivery.deliveries SET status = {DeliveryStatus.Sent}, provider_message_id = {providerMessageId},
-                    attempts = {delivery.Attempts}, leased_until = NULL, last_error = NULL, updated_at = {clock.GetUtcNow()}
-                WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
-                """, ct);
+            // The delivery and its notification move to sent in one statement (one round trip); the notification only
+            // when the delivery did, and only forward (as NotificationStore.AdvanceAsync).
+            var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+            var updated = (await db.Database.SqlQueryRaw<int>(
+                $$"""
+                WITH sent AS (
+                    UPDATE delivery.deliveries SET status = {0}, provider_message_id = {1},
+                        attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}
+                    WHERE id = {4} AND created_at = {5} AND status = {6}
+                    RETURNING id),
+                advanced AS (
+                    UPDATE delivery.notifications SET status = {7}, updated_at = {3}
+                    WHERE id = {8} AND created_at = {9} AND tenant_id = {10} AND {{NotificationStatus.RankSql}} < {11}
+                      AND EXISTS (SELECT 1 FROM sent))
+                SELECT count(*)::int AS "Value" FROM sent
+                """,
+                DeliveryStatus.Sent, providerMessageId, delivery.Attempts, now, delivery.Id, delivery.CreatedAt, DeliveryStatus.Queued,
+                NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent))
+                .ToListAsync(ct)).Single();
+#pragma warning restore EF1002
             if (updated == 0)
             {
                 await transaction.DisposeAsync();
@@ -84,7 +100,6 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
 
             db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, providerMessageId, delivery.Channel, delivery.Id));
             await db.SaveChangesAsync(ct);
-            await store.AdvanceAsync(notification, NotificationStatus.Sent, ct);
             return new PreparedSend(transaction, db);
         }
         catch
