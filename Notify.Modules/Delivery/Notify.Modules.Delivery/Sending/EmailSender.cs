@@ -104,18 +104,19 @@ internal sealed class EmailSender(
         await using var scope = scopes.CreateAsyncScope();
         var store = scope.ServiceProvider.GetRequiredService<SendingStore>();
         var batch = await store.ClaimAsync(Channels.Email, _options.BatchSize, _options.Lease, ct);
+        // One read for the batch's notifications rather than one per delivery.
+        var notifications = await store.NotificationsOfAsync(batch, ct);
         foreach (var delivery in batch)
         {
             using var activity = DeliveryTelemetry.StartSend("email send", delivery.Id, delivery.NotificationId, delivery.Channel, delivery.TraceParent);
-            await SendAsync(smtp, store, delivery, ct);
+            await SendAsync(smtp, store, delivery, notifications.GetValueOrDefault(delivery.NotificationId), ct);
         }
 
         return batch.Count;
     }
 
-    private async Task SendAsync(SmtpClient smtp, SendingStore store, ClaimedDelivery delivery, CancellationToken ct)
+    private async Task SendAsync(SmtpClient smtp, SendingStore store, ClaimedDelivery delivery, Notification? notification, CancellationToken ct)
     {
-        var notification = await store.NotificationOfAsync(delivery, ct);
         var content = delivery.Content is null ? null : JsonSerializer.Deserialize<RenderedMessage>(delivery.Content, JsonSerializerOptions.Web);
         if (notification is null || content is null || string.IsNullOrWhiteSpace(delivery.Address))
         {

@@ -71,11 +71,27 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         var transaction = await db.Database.BeginTransactionAsync(ct);
         try
         {
-            var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                UPDATE delivery.deliveries SET status = {DeliveryStatus.Sent}, provider_message_id = {providerMessageId},
-                    attempts = {delivery.Attempts}, leased_until = NULL, last_error = NULL, updated_at = {clock.GetUtcNow()}
-                WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
-                """, ct);
+            // The delivery and its notification move to sent in one statement (one round trip); the notification only
+            // when the delivery did, and only forward (as NotificationStore.AdvanceAsync).
+            var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+            var updated = (await db.Database.SqlQueryRaw<int>(
+                $$"""
+                WITH sent AS (
+                    UPDATE delivery.deliveries SET status = {0}, provider_message_id = {1},
+                        attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}
+                    WHERE id = {4} AND created_at = {5} AND status = {6}
+                    RETURNING id),
+                advanced AS (
+                    UPDATE delivery.notifications SET status = {7}, updated_at = {3}
+                    WHERE id = {8} AND created_at = {9} AND tenant_id = {10} AND {{NotificationStatus.RankSql}} < {11}
+                      AND EXISTS (SELECT 1 FROM sent))
+                SELECT count(*)::int AS "Value" FROM sent
+                """,
+                DeliveryStatus.Sent, providerMessageId, delivery.Attempts, now, delivery.Id, delivery.CreatedAt, DeliveryStatus.Queued,
+                NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent))
+                .ToListAsync(ct)).Single();
+#pragma warning restore EF1002
             if (updated == 0)
             {
                 await transaction.DisposeAsync();
@@ -84,7 +100,6 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
 
             db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, providerMessageId, delivery.Channel, delivery.Id));
             await db.SaveChangesAsync(ct);
-            await store.AdvanceAsync(notification, NotificationStatus.Sent, ct);
             return new PreparedSend(transaction, db);
         }
         catch
@@ -196,11 +211,40 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     /// <summary>
-    /// The notification a claimed delivery belongs to (its recipient and category shape the message); the sender reads it
-    /// once and passes it to the outcome methods below.
+    /// The notifications a claimed batch belongs to (their recipient and category shape the messages), by id, read in one
+    /// query for the whole batch; the sender passes each to the outcome methods below. A delivery whose notification is
+    /// missing (or of another tenant) has no entry.
     /// </summary>
-    public Task<Notification?> NotificationOfAsync(ClaimedDelivery delivery, CancellationToken ct) =>
-        store.FindAsync(delivery.TenantId, delivery.NotificationId, ct);
+    public async Task<Dictionary<Guid, Notification>> NotificationsOfAsync(IReadOnlyList<ClaimedDelivery> deliveries, CancellationToken ct)
+    {
+        var found = new Dictionary<Guid, Notification>();
+        if (deliveries.Count == 0)
+        {
+            return found;
+        }
+
+        // The creation time the UUIDv7 carries is the partition key: matching on it lets PostgreSQL prune partitions.
+        var ids = deliveries.Select(d => d.NotificationId).Distinct().ToList();
+        var createdAts = ids.Select(id => UuidV7.CreatedAt(id)).OfType<DateTimeOffset>().Distinct().ToList();
+        var notifications = await db.Notifications.AsNoTracking()
+            .Where(n => ids.Contains(n.Id) && createdAts.Contains(n.CreatedAt))
+            .ToListAsync(ct);
+        foreach (var notification in notifications)
+        {
+            found[notification.Id] = notification;
+        }
+
+        // Each delivery only ever sees its own tenant's notification.
+        foreach (var delivery in deliveries)
+        {
+            if (found.TryGetValue(delivery.NotificationId, out var notification) && notification.TenantId != delivery.TenantId)
+            {
+                found.Remove(delivery.NotificationId);
+            }
+        }
+
+        return found;
+    }
 
     private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
 }
