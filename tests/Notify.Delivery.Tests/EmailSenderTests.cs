@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using MailKit.Net.Smtp;
 using Microsoft.EntityFrameworkCore;
@@ -9,6 +12,7 @@ using Notify.Modules.Delivery;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Sending;
+using Notify.Modules.Delivery.Telemetry;
 using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
 using Notify.Modules.Templates.Contracts;
@@ -16,7 +20,7 @@ using Notify.Testing;
 
 namespace Notify.Delivery.Tests;
 
-/// <summary>The email sender's claims and outcomes against real PostgreSQL and a scripted SMTP server that can refuse.</summary>
+/// <summary>The email sender's claims, outcomes and telemetry against real PostgreSQL and a scripted SMTP server that can refuse.</summary>
 [Collection(InfrastructureCollection.Name)]
 public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLifetime
 {
@@ -194,6 +198,66 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
     }
 
+    /// <summary>The send span joins the trace the delivery was planned in; sent and accept→sent are recorded per channel.</summary>
+    [Fact]
+    public async Task An_email_send_is_a_span_in_the_planning_trace_and_counts_as_sent_with_its_accept_to_sent_time()
+    {
+        // The planner's span, as it would be stored on the delivery while the consumer handles the requested event.
+        var planning = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        var traceParent = $"00-{planning.TraceId}-{planning.SpanId}-01";
+        var acceptedAgo = TimeSpan.FromSeconds(5);
+        var (_, delivery) = await QueuedEmailAsync(traceParent, acceptedAgo);
+
+        var spans = new ConcurrentBag<Activity>();
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == DeliveryTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(activities);
+        var sent = new ConcurrentBag<(string Instrument, double Value, string? Channel)>();
+        using var meters = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == DeliveryTelemetry.Name)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) => sent.Add((instrument.Name, value, ChannelOf(tags))));
+        meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) => sent.Add((instrument.Name, value, ChannelOf(tags))));
+        meters.Start();
+
+        Assert.Equal(1, await SendRoundAsync());
+
+        Assert.Single(_smtp.Messages);
+        var span = Assert.Single(spans, s => s.GetTagItem("notify.delivery.id") as string == delivery.Id.ToString());
+        Assert.Equal("email send", span.OperationName);
+        Assert.Equal(planning.TraceId, span.TraceId);
+        Assert.Equal(planning.SpanId, span.ParentSpanId);
+
+        Assert.Contains(sent, m => m is { Instrument: "notify.delivery.sent", Value: 1, Channel: Channels.Email });
+        var latency = Assert.Single(sent, m => m.Instrument == "notify.delivery.accept_to_sent");
+        Assert.Equal(Channels.Email, latency.Channel);
+        Assert.InRange(latency.Value, acceptedAgo.TotalSeconds, acceptedAgo.TotalSeconds + 60);
+    }
+
+    private static string? ChannelOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == "channel")
+            {
+                return tag.Value as string;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>One round of the sender (claim a batch, send, record) over a fresh SMTP connection.</summary>
     private async Task<int> SendRoundAsync(EmailOptions? settings = null)
     {
@@ -203,9 +267,10 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         return await sender.SendDueAsync(smtp, default);
     }
 
-    private async Task<(Notification Notification, ChannelDelivery Delivery)> QueuedEmailAsync()
+    /// <summary>An accepted email notification with its queued delivery, accepted <paramref name="acceptedAgo"/> ago.</summary>
+    private async Task<(Notification Notification, ChannelDelivery Delivery)> QueuedEmailAsync(string? traceParent = null, TimeSpan acceptedAgo = default)
     {
-        var (id, createdAt) = UuidV7.New(TimeProvider.System);
+        var (id, createdAt) = UuidV7.New(new ManualClock(DateTimeOffset.UtcNow - acceptedAgo));
         var notification = new Notification
         {
             Id = id, TenantId = _tenant, TemplateKey = "welcome", TemplateVersion = 1, Category = "transactional", Priority = "normal",
@@ -214,7 +279,7 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         var delivery = new ChannelDelivery
         {
             Id = Guid.CreateVersion7(), TenantId = _tenant, NotificationId = id, Channel = Channels.Email, Status = DeliveryStatus.Queued,
-            Address = "ann@example.com", CreatedAt = createdAt, UpdatedAt = createdAt,
+            Address = "ann@example.com", CreatedAt = createdAt, UpdatedAt = createdAt, TraceParent = traceParent,
             Content = JsonSerializer.Serialize(new RenderedMessage(Channels.Email, "en", Subject: "Welcome", Html: "<p>Hi Ann</p>"), JsonSerializerOptions.Web),
         };
         await using var scope = _host.Services.CreateAsyncScope();

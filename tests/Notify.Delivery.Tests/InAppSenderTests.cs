@@ -14,7 +14,7 @@ namespace Notify.Delivery.Tests;
 [Collection(InfrastructureCollection.Name)]
 public sealed class InAppSenderTests(Infrastructure infrastructure, ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly InAppHosts _hosts = new(infrastructure);
+    private readonly DeliveryHosts _hosts = new(infrastructure);
 
     public Task InitializeAsync() => _hosts.MigrateAsync();
 

@@ -14,9 +14,9 @@ namespace Notify.Delivery.Tests;
 public sealed class InboxApiFixture : IAsyncLifetime
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private InAppHosts? _hosts;
+    private DeliveryHosts? _hosts;
 
-    internal InAppHosts Hosts => _hosts!;
+    internal DeliveryHosts Hosts => _hosts!;
     public Uri ApiA { get; private set; } = null!;
     public Uri ApiB { get; private set; } = null!;
     public Guid TenantId { get; private set; }
@@ -32,7 +32,7 @@ public sealed class InboxApiFixture : IAsyncLifetime
                 return;
             }
 
-            var hosts = new InAppHosts(infrastructure);
+            var hosts = new DeliveryHosts(infrastructure);
             await hosts.MigrateAsync();
             ApiA = await hosts.StartApiAsync();
             ApiB = await hosts.StartApiAsync();
@@ -107,7 +107,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
     public async Task Read_unread_seen_archive_and_read_all_change_the_items_and_counts_and_streams_hear_the_counts()
     {
         var token = await TokenForNewUserAsync("bob");
-        using var bob = InAppHosts.Client(fixture.ApiA, token);
+        using var bob = DeliveryHosts.Client(fixture.ApiA, token);
         var queued = await fixture.Hosts.QueueInAppAsync(fixture.TenantId, ["bob", "bob", "bob"], "Hello");
         await Eventually.WaitUntilAsync(async () => (await ListAsync(bob, "")).Count == 3, Soon);
         Assert.Equal((3, 3), await CountsAsync(bob));
@@ -164,7 +164,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         }
 
         var missed = await fixture.Hosts.QueueInAppAsync(fixture.TenantId, ["fay", "fay"], "While away");
-        using var fay = InAppHosts.Client(fixture.ApiA, token);
+        using var fay = DeliveryHosts.Client(fixture.ApiA, token);
         await Eventually.WaitUntilAsync(async () => (await ListAsync(fay, "")).Count == 3, Soon);
 
         await using var reopened = await SseStream.OpenAsync(fixture.ApiB, token, lastId);
@@ -181,7 +181,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
     public async Task The_inbox_pages_newest_first_with_a_cursor_and_filters_by_category()
     {
         var token = await TokenForNewUserAsync("cy");
-        using var cy = InAppHosts.Client(fixture.ApiB, token);
+        using var cy = DeliveryHosts.Client(fixture.ApiB, token);
         await fixture.Hosts.QueueInAppAsync(fixture.TenantId, ["cy", "cy", "cy"], "Update", "updates");
         await Eventually.WaitUntilAsync(async () => (await ListAsync(cy, "")).Count == 3, Soon);
         await fixture.Hosts.QueueInAppAsync(fixture.TenantId, ["cy", "cy"], "Invoice", "billing");
@@ -228,7 +228,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
 
         foreach (var (bearer, why) in new[] { (tampered, "tampered"), (expired, "expired"), (wrongPurpose, "purpose"), (null, "missing"), (fixture.AdminKey, "api key") })
         {
-            using var client = InAppHosts.Client(fixture.ApiA, bearer);
+            using var client = DeliveryHosts.Client(fixture.ApiA, bearer);
             var response = await client.GetAsync("/v1/inbox");
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{why}: {response.StatusCode}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -237,12 +237,12 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
                 problem.GetProperty("type").GetString());
         }
 
-        using var streamClient = InAppHosts.Client(fixture.ApiA, null);
+        using var streamClient = DeliveryHosts.Client(fixture.ApiA, null);
         Assert.Equal(HttpStatusCode.Unauthorized, (await streamClient.GetAsync("/v1/inbox/stream?token=" + Uri.EscapeDataString(expired))).StatusCode);
 
         // A valid token of another user of the same tenant: the item is not theirs.
         await Eventually.WaitUntilAsync(async () => await fixture.Hosts.WithDbAsync(db => db.InboxItems.AnyAsync(i => i.Id == annItem)), Soon);
-        using var danClient = InAppHosts.Client(fixture.ApiA, dan);
+        using var danClient = DeliveryHosts.Client(fixture.ApiA, dan);
         var foreign = await danClient.PostAsync($"/v1/inbox/{annItem}/read", null);
         Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
         Assert.Empty(await ListAsync(danClient, ""));
@@ -252,7 +252,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
     [Fact]
     public async Task A_subscriber_token_needs_a_known_user_a_send_scope_and_a_lifetime_within_limits()
     {
-        using var admin = InAppHosts.Client(fixture.ApiA, fixture.AdminKey);
+        using var admin = DeliveryHosts.Client(fixture.ApiA, fixture.AdminKey);
         var unknown = await admin.PostAsJsonAsync("/v1/users/nobody/subscriber-token", new { });
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("nobody", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -267,7 +267,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         Assert.Equal(HttpStatusCode.OK, hour.StatusCode);
         var body = await hour.Content.ReadFromJsonAsync<JsonElement>();
         Assert.InRange(body.GetProperty("expiresAt").GetDateTimeOffset(), before.AddSeconds(3598), before.AddSeconds(3602));
-        using var eve = InAppHosts.Client(fixture.ApiB, body.GetProperty("token").GetString());
+        using var eve = DeliveryHosts.Client(fixture.ApiB, body.GetProperty("token").GetString());
         Assert.Equal((0, 0), await CountsAsync(eve));
 
         var noBody = await admin.PostAsync("/v1/users/eve/subscriber-token", null);
@@ -275,13 +275,13 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         var defaultExpiry = (await noBody.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTimeOffset();
         Assert.InRange(defaultExpiry, before.AddHours(24).AddSeconds(-2), before.AddHours(24).AddSeconds(30));
 
-        using var anonymous = InAppHosts.Client(fixture.ApiA, null);
+        using var anonymous = DeliveryHosts.Client(fixture.ApiA, null);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/v1/users/eve/subscriber-token", new { })).StatusCode);
     }
 
     private async Task UpsertUserAsync(string userId)
     {
-        using var admin = InAppHosts.Client(fixture.ApiA, fixture.AdminKey);
+        using var admin = DeliveryHosts.Client(fixture.ApiA, fixture.AdminKey);
         var response = await admin.PutAsJsonAsync($"/v1/users/{userId}", new { email = $"{userId}@example.com" });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
@@ -289,7 +289,7 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
     private async Task<string> TokenForNewUserAsync(string userId)
     {
         await UpsertUserAsync(userId);
-        using var admin = InAppHosts.Client(fixture.ApiA, fixture.AdminKey);
+        using var admin = DeliveryHosts.Client(fixture.ApiA, fixture.AdminKey);
         var response = await admin.PostAsJsonAsync($"/v1/users/{userId}/subscriber-token", new { });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;

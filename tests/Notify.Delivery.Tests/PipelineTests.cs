@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Notify.Modules.Delivery.Scheduling;
 using Notify.Testing;
 using Notify.Webhooks.Tests;
@@ -19,16 +20,24 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
     // Tomorrow 23:30 in Berlin: later than the API's real clock, so a scheduled send an hour after it is in the future there too.
     private readonly ManualClock _clock = new(BerlinTime(DateTime.UtcNow.Date.AddDays(1), new TimeOnly(23, 30)));
     private readonly ScriptedSmtpServer _smtp = new();
-    private PipelineHosts _hosts = null!;
+    private DeliveryHosts _hosts = null!;
+    private IHost _worker = null!;
     private Receiver _receiver = null!;
     private HttpClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        _hosts = new PipelineHosts(infrastructure);
-        await _hosts.StartAsync(_clock, _smtp.Port);
+        _hosts = new DeliveryHosts(infrastructure, new()
+        {
+            ["ConnectionStrings:smtp"] = $"smtp://127.0.0.1:{_smtp.Port}",
+            ["Notify:Webhooks:AllowPrivateAddresses"] = "true",
+            ["Notify:Webhooks:PollInterval"] = "00:00:00.100",
+        });
+        await _hosts.MigrateAsync();
+        var api = await _hosts.StartApiAsync();
+        _worker = await _hosts.StartWorkerAsync(_clock);
         _receiver = await Receiver.StartAsync();
-        _client = _hosts.Client(await _hosts.CreateTenantAsync("Clocked"));
+        _client = DeliveryHosts.Client(api, (await _hosts.CreateTenantAsync(api, "Clocked")).AdminKey);
 
         await Ok(_client.PostAsJsonAsync("/v1/templates", new
         {
@@ -95,7 +104,7 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         Assert.Equal("scheduled", (await DetailsAsync(id)).GetProperty("status").GetString());
 
         // Not yet: the release finds nothing due, and the Quartz job (every 5 s) neither.
-        await using (var scope = _hosts.Worker.Services.CreateAsyncScope())
+        await using (var scope = _worker.Services.CreateAsyncScope())
         {
             Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<ScheduledRelease>().ReleaseDueAsync(default));
         }
@@ -120,7 +129,7 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         await Ok(_client.PostAsync($"/v1/notifications/{id}/cancel", null));
 
         _clock.Now = at.AddMinutes(1);
-        await using (var scope = _hosts.Worker.Services.CreateAsyncScope())
+        await using (var scope = _worker.Services.CreateAsyncScope())
         {
             Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<ScheduledRelease>().ReleaseDueAsync(default));
         }

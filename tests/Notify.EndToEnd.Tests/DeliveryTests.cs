@@ -242,7 +242,7 @@ public sealed class DispatchPlanningTests(NotifyApp notify)
             templateKey = "order-shipped", category = "promotional", recipients = new[] { new { userId = "ann" } }, data = Data,
         });
 
-        var details = await UntilAsync(client, id, d => d.GetProperty("deliveries").GetArrayLength() == 2);
+        var details = await NotificationPolling.UntilAsync(client, id, d => d.GetProperty("deliveries").GetArrayLength() == 2, TimeSpan.FromSeconds(20));
 
         Assert.Equal("processing", details.GetProperty("status").GetString());
         var deliveries = details.GetProperty("deliveries").EnumerateArray().ToDictionary(d => d.GetProperty("channel").GetString()!);
@@ -269,7 +269,7 @@ public sealed class DispatchPlanningTests(NotifyApp notify)
         });
 
         // The in-app delivery is stored in the inbox at once: planned and sent.
-        var details = await UntilAsync(client, id, d => d.GetProperty("status").GetString() == "sent");
+        var details = await NotificationPolling.UntilAsync(client, id, d => d.GetProperty("status").GetString() == "sent", TimeSpan.FromSeconds(20));
         var skipped = details.GetProperty("timeline").EnumerateArray().Single(e => e.GetProperty("type").GetString() == "channel_skipped");
         Assert.Equal("email", skipped.GetProperty("channel").GetString());
         Assert.Equal("forbidden_by_user_channel", skipped.GetProperty("detail").GetString());
@@ -291,23 +291,6 @@ public sealed class DispatchPlanningTests(NotifyApp notify)
         var response = await client.PostAsJsonAsync("/v1/notifications", body);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("notifications")[0].GetProperty("id").GetGuid();
-    }
-
-    /// <summary>Polls the notification until <paramref name="done"/> holds (the Worker plans it asynchronously).</summary>
-    private async Task<JsonElement> UntilAsync(HttpClient client, Guid id, Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var details = await client.GetFromJsonAsync<JsonElement>($"/v1/notifications/{id}");
-            if (done(details))
-            {
-                return details;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the notification did not get there in time: {details}");
-            await Task.Delay(50);
-        }
     }
 
     private static List<string?> Types(JsonElement details) =>

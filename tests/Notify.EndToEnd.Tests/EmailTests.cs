@@ -40,7 +40,7 @@ public sealed class EmailTests(NotifyApp notify)
         Assert.Matches("^<https?://[^>]+>$", unsubscribe);
         Assert.Equal("List-Unsubscribe=One-Click", message.Headers["List-Unsubscribe-Post"]);
 
-        var details = await UntilAsync(client, id, d => d.GetProperty("status").GetString() == "sent");
+        var details = await NotificationPolling.UntilAsync(client, id, d => d.GetProperty("status").GetString() == "sent", TimeSpan.FromSeconds(60));
         var delivery = Assert.Single(details.GetProperty("deliveries").EnumerateArray());
         Assert.Equal("sent", delivery.GetProperty("status").GetString());
         Assert.Equal(1, delivery.GetProperty("attempts").GetInt32());
@@ -68,22 +68,6 @@ public sealed class EmailTests(NotifyApp notify)
 
             Assert.True(DateTime.UtcNow < deadline, $"no message to {to} reached smtp4dev in time");
             await Task.Delay(100);
-        }
-    }
-
-    private static async Task<JsonElement> UntilAsync(HttpClient client, Guid id, Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var details = await client.GetFromJsonAsync<JsonElement>($"/v1/notifications/{id}");
-            if (done(details))
-            {
-                return details;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the notification did not get there in time: {details}");
-            await Task.Delay(50);
         }
     }
 }

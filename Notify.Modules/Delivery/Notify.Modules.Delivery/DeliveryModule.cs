@@ -35,7 +35,6 @@ public sealed class DeliveryModule : IModule
 
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
-        builder.Services.AddScoped<BulkNotificationWriter>();
         builder.Services.AddScoped<DeadLetterStore>();
         AddInApp(builder, role);
         if (role == HostRole.Worker)

@@ -15,6 +15,29 @@ public sealed class OutboxMessage
     public string? TraceParent { get; init; }
     public string? TraceState { get; init; }
     public DateTimeOffset? SentAt { get; init; }
+
+    /// <summary>
+    /// The outbox row of <paramref name="integrationEvent"/>, dated <paramref name="occurredAt"/> (its UUIDv7 id too, so
+    /// the relay publishes in that order) and carrying the current trace context. A <paramref name="routingSuffix"/> is
+    /// appended to the event type as the message's routing key (<c>type.suffix</c>), so consumers can split one event
+    /// type over several queues (e.g. by priority). For paths that write rows in bulk; others use
+    /// <see cref="OutboxExtensions.AddIntegrationEvent{TEvent}"/>.
+    /// </summary>
+    public static OutboxMessage For<TEvent>(TEvent integrationEvent, Guid? tenantId, DateTimeOffset occurredAt, string? routingSuffix = null)
+        where TEvent : IIntegrationEvent
+    {
+        var activity = Activity.Current;
+        return new OutboxMessage
+        {
+            Id = Guid.CreateVersion7(occurredAt),
+            Type = routingSuffix is null ? TEvent.EventType : $"{TEvent.EventType}.{routingSuffix}",
+            TenantId = tenantId,
+            OccurredAt = occurredAt,
+            Payload = JsonSerializer.Serialize(integrationEvent, MessagingJson.Options),
+            TraceParent = activity?.Id,
+            TraceState = activity?.TraceStateString,
+        };
+    }
 }
 
 /// <summary>A message a module's consumer has already handled; its key makes redelivery a no-op.</summary>
@@ -53,24 +76,12 @@ public static class OutboxExtensions
 
     /// <summary>
     /// Queues <paramref name="integrationEvent"/> in the context's outbox; it is saved (and later published)
-    /// only if the caller's <c>SaveChanges</c>/transaction commits. Captures the current trace context.
-    /// A <paramref name="routingSuffix"/> is appended to the event type as the message's routing key
-    /// (<c>type.suffix</c>), so consumers can split one event type over several queues (e.g. by priority).
+    /// only if the caller's <c>SaveChanges</c>/transaction commits. See <see cref="OutboxMessage.For{TEvent}"/>.
     /// </summary>
     public static OutboxMessage AddIntegrationEvent<TEvent>(this DbContext db, TEvent integrationEvent, Guid? tenantId, TimeProvider clock, string? routingSuffix = null)
         where TEvent : IIntegrationEvent
     {
-        var activity = Activity.Current;
-        var message = new OutboxMessage
-        {
-            Id = Ids.New(clock),
-            Type = routingSuffix is null ? TEvent.EventType : $"{TEvent.EventType}.{routingSuffix}",
-            TenantId = tenantId,
-            OccurredAt = clock.GetUtcNow(),
-            Payload = JsonSerializer.Serialize(integrationEvent, MessagingJson.Options),
-            TraceParent = activity?.Id,
-            TraceState = activity?.TraceStateString,
-        };
+        var message = OutboxMessage.For(integrationEvent, tenantId, clock.GetUtcNow(), routingSuffix);
         db.Set<OutboxMessage>().Add(message);
         return message;
     }

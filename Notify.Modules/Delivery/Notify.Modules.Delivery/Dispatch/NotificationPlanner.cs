@@ -44,7 +44,7 @@ internal sealed class NotificationPlanner(
     {
         // Claims it for planning: moves it to processing and reads it back in one round trip. The row lock taken here
         // makes a concurrent cancel wait and then see the deliveries.
-        var notification = await StartProcessingAsync(requested, ct);
+        var notification = await store.StartProcessingAsync(requested, ct);
         if (notification is null)
         {
             // Cancelled or already planned first, or a scheduled send whose time has not come (the scheduled-release job,
@@ -120,28 +120,6 @@ internal sealed class NotificationPlanner(
             db.Events.Add(store.NewEvent(notification, TimelineEvents.Skipped, "No channel is left to carry it."));
             await store.AdvanceAsync(notification, NotificationStatus.Skipped, ct);
         }
-    }
-
-    /// <summary>
-    /// Moves the notification to <c>processing</c> unless it is already there or beyond (statuses only move forward) or is
-    /// scheduled for later, and returns it as stored; null when it did not move.
-    /// </summary>
-    private async Task<Notification?> StartProcessingAsync(NotificationRequestedIntegrationEvent requested, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-        var moved = await db.Notifications.FromSqlRaw(
-            $$"""
-            UPDATE delivery.notifications SET status = {0}, updated_at = {1}
-            WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND {{NotificationStatus.RankSql}} < {5}
-              AND NOT (status = '{{NotificationStatus.Scheduled}}' AND coalesce(scheduled_for > {1}, false))
-            RETURNING *
-            """,
-            NotificationStatus.Processing, now, requested.NotificationId, requested.CreatedAt, requested.TenantId,
-            NotificationStatus.Rank(NotificationStatus.Processing))
-            .AsNoTracking().ToListAsync(ct);
-#pragma warning restore EF1002
-        return moved.Count == 1 ? moved[0] : null;
     }
 
     /// <summary>Why the channel does not carry this notification, or null when it does (and the frequency cap counted it).</summary>

@@ -27,48 +27,111 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     /// Stores the notifications with an <c>accepted</c> (or <c>scheduled</c>) event and a requested integration
     /// event each, and, with a key, the answer for repeats — all in one transaction. When another request with
     /// the same key got there first (the unique key decides), nothing is stored and that request's record is returned.
+    /// The change tracker writes them in one batched round trip: the single send's path.
     /// </summary>
     public async Task<AcceptOutcome> AcceptAsync(
         Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        if (idempotencyKey is not null)
+        if (await ClaimIdempotencyKeyAsync(tenantId, idempotencyKey, requestHash, statusCode, responseJson, ct) is { } replayed)
         {
-            // Waits for a concurrent insert of the same key to commit or roll back, then inserts or does nothing.
-            var claimed = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                INSERT INTO delivery.idempotency_keys (tenant_id, key, request_hash, status_code, response, created_at)
-                VALUES ({tenantId}, {idempotencyKey}, {requestHash}, {statusCode}, {responseJson}::jsonb, {now})
-                ON CONFLICT (tenant_id, key) DO NOTHING
-                """, ct);
-            if (claimed == 0)
-            {
-                await transaction.RollbackAsync(ct);
-                var winner = await FindIdempotencyAsync(tenantId, idempotencyKey, ct)
-                    ?? throw new InvalidOperationException("An idempotency key that conflicted is gone.");
-                return new AcceptOutcome.Replayed(winner);
-            }
+            return replayed;
         }
 
         foreach (var notification in notifications)
         {
             db.Notifications.Add(notification);
-            var scheduled = notification.Status == NotificationStatus.Scheduled;
-            db.Events.Add(NewEvent(notification, scheduled ? TimelineEvents.Scheduled : TimelineEvents.Accepted,
-                scheduled ? $"Scheduled for {notification.ScheduledFor:O}." : null));
-            db.AddIntegrationEvent(
-                new NotificationRequestedIntegrationEvent(tenantId, notification.Id, notification.CreatedAt, notification.Priority, notification.ScheduledFor),
-                tenantId, clock, routingSuffix: notification.Priority);
+            db.Events.Add(AcceptedEventOf(notification, clock));
+            db.Set<OutboxMessage>().Add(RequestedMessage(RequestedOf(notification), clock.GetUtcNow()));
         }
 
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        foreach (var notification in notifications)
+        RecordAccepted(notifications);
+        return new AcceptOutcome.Stored();
+    }
+
+    /// <summary>
+    /// As <see cref="AcceptAsync"/>, for many notifications at once (the batch send): the rows, their timeline and every
+    /// outbox row (requested and status events) are written by binary COPY in the one transaction.
+    /// </summary>
+    public async Task<AcceptOutcome> AcceptManyAsync(
+        Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (await ClaimIdempotencyKeyAsync(tenantId, idempotencyKey, requestHash, statusCode, responseJson, ct) is { } replayed)
         {
-            DeliveryTelemetry.RecordAccepted(notification.Priority, 1);
+            return replayed;
         }
 
+        var events = new List<NotificationEvent>(notifications.Count);
+        var outbox = new List<OutboxMessage>(notifications.Count * 3);
+        foreach (var notification in notifications)
+        {
+            var accepted = AcceptedEventOf(notification, clock);
+            events.Add(accepted);
+            outbox.Add(RequestedMessage(RequestedOf(notification), accepted.CreatedAt));
+            // COPY bypasses the change tracker, so the status events are added here rather than on save.
+            outbox.AddRange(StatusEvents.OutboxMessagesFor(accepted, NotificationFacts.Of(notification)));
+        }
+
+        var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
+        await BulkCopy.NotificationsAsync(connection, notifications, ct);
+        await BulkCopy.EventsAsync(connection, events, ct);
+        await BulkCopy.OutboxAsync(connection, outbox, ct);
+        await transaction.CommitAsync(ct);
+        RecordAccepted(notifications);
         return new AcceptOutcome.Stored();
+    }
+
+    /// <summary>
+    /// Claims the idempotency key in the current transaction, with the answer repeats get. Waits for a concurrent insert
+    /// of the same key to commit or roll back; when that one won, rolls back and returns its record. Null without a key
+    /// or once claimed.
+    /// </summary>
+    private async Task<AcceptOutcome.Replayed?> ClaimIdempotencyKeyAsync(
+        Guid tenantId, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
+    {
+        if (idempotencyKey is null)
+        {
+            return null;
+        }
+
+        var claimed = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            INSERT INTO delivery.idempotency_keys (tenant_id, key, request_hash, status_code, response, created_at)
+            VALUES ({tenantId}, {idempotencyKey}, {requestHash}, {statusCode}, {responseJson}::jsonb, {clock.GetUtcNow()})
+            ON CONFLICT (tenant_id, key) DO NOTHING
+            """, ct);
+        if (claimed == 1)
+        {
+            return null;
+        }
+
+        await db.Database.CurrentTransaction!.RollbackAsync(ct);
+        var winner = await FindIdempotencyAsync(tenantId, idempotencyKey, ct)
+            ?? throw new InvalidOperationException("An idempotency key that conflicted is gone.");
+        return new AcceptOutcome.Replayed(winner);
+    }
+
+    /// <summary>The timeline row of an accepted notification: <c>accepted</c>, or <c>scheduled</c> for a later send.</summary>
+    private static NotificationEvent AcceptedEventOf(Notification notification, TimeProvider clock) =>
+        notification.Status == NotificationStatus.Scheduled
+            ? NewEventOf(notification, TimelineEvents.Scheduled, $"Scheduled for {notification.ScheduledFor:O}.", clock)
+            : NewEventOf(notification, TimelineEvents.Accepted, null, clock);
+
+    public static NotificationRequestedIntegrationEvent RequestedOf(Notification n) =>
+        new(n.TenantId, n.Id, n.CreatedAt, n.Priority, n.ScheduledFor);
+
+    /// <summary>The planner's trigger, routed by priority so each priority has its own queue (see <see cref="DeliveryModule"/>).</summary>
+    public static OutboxMessage RequestedMessage(NotificationRequestedIntegrationEvent requested, DateTimeOffset at) =>
+        OutboxMessage.For(requested, requested.TenantId, at, routingSuffix: requested.Priority);
+
+    private static void RecordAccepted(IReadOnlyList<Notification> notifications)
+    {
+        foreach (var byPriority in notifications.GroupBy(n => n.Priority))
+        {
+            DeliveryTelemetry.RecordAccepted(byPriority.Key, byPriority.Count());
+        }
     }
 
     /// <summary>The tenant's notification with this id (found through the creation time its UUIDv7 carries), or null.</summary>
@@ -117,6 +180,28 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             [status, now, notification.Id, notification.CreatedAt, notification.TenantId, belowRank], ct);
 #pragma warning restore EF1002
         return updated == 1;
+    }
+
+    /// <summary>
+    /// Moves the notification to <c>processing</c> unless it is already there or beyond (statuses only move forward) or is
+    /// scheduled for later, and returns it as stored; null when it did not move.
+    /// </summary>
+    public async Task<Notification?> StartProcessingAsync(NotificationRequestedIntegrationEvent requested, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+        var moved = await db.Notifications.FromSqlRaw(
+            $$"""
+            UPDATE delivery.notifications SET status = {0}, updated_at = {1}
+            WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND {{NotificationStatus.RankSql}} < {5}
+              AND NOT (status = '{{NotificationStatus.Scheduled}}' AND coalesce(scheduled_for > {1}, false))
+            RETURNING *
+            """,
+            NotificationStatus.Processing, now, requested.NotificationId, requested.CreatedAt, requested.TenantId,
+            NotificationStatus.Rank(NotificationStatus.Processing))
+            .AsNoTracking().ToListAsync(ct);
+#pragma warning restore EF1002
+        return moved.Count == 1 ? moved[0] : null;
     }
 
     /// <summary>

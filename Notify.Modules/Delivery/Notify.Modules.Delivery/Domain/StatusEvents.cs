@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions.Messaging;
@@ -50,15 +49,15 @@ internal static class StatusEvents
             yield break;
         }
 
-        var activity = Activity.Current;
         var changed = new NotificationStatusChangedIntegrationEvent(
             e.TenantId, e.NotificationId, e.DeliveryId, e.Channel, change.Status, notification.UserId, notification.TemplateKey, notification.Metadata, e.CreatedAt);
-        yield return Message(NotificationStatusChangedIntegrationEvent.EventType, e, JsonSerializer.Serialize(changed, JsonSerializerOptions.Web), activity);
+        // Dated like the row, so they are ordered after whatever the same transaction wrote before (the relay publishes in id order).
+        yield return OutboxMessage.For(changed, e.TenantId, e.CreatedAt);
 
         var data = new WebhookData(e.NotificationId, e.DeliveryId, e.Channel, change.Status, notification.UserId, notification.TemplateKey,
             notification.Metadata, e.CreatedAt);
-        var webhook = new WebhookEventIntegrationEvent(change.WebhookType, JsonSerializer.SerializeToElement(data, JsonSerializerOptions.Web));
-        yield return Message(WebhookEventIntegrationEvent.EventType, e, JsonSerializer.Serialize(webhook, JsonSerializerOptions.Web), activity);
+        yield return OutboxMessage.For(
+            new WebhookEventIntegrationEvent(change.WebhookType, JsonSerializer.SerializeToElement(data, JsonSerializerOptions.Web)), e.TenantId, e.CreatedAt);
     }
 
     /// <summary>
@@ -105,18 +104,6 @@ internal static class StatusEvents
             done.Add(e.Id);
         }
     }
-
-    private static OutboxMessage Message(string type, NotificationEvent e, string payload, Activity? activity) => new()
-    {
-        // Ordered after whatever the same transaction wrote before (the relay publishes in id order).
-        Id = Guid.CreateVersion7(e.CreatedAt),
-        Type = type,
-        TenantId = e.TenantId,
-        OccurredAt = e.CreatedAt,
-        Payload = payload,
-        TraceParent = activity?.Id,
-        TraceState = activity?.TraceStateString,
-    };
 
     /// <summary>The <c>data</c> of a notification.* webhook event.</summary>
     private sealed record WebhookData(

@@ -70,6 +70,9 @@ internal static class DeliveryStatus
 
     public static int Rank(string status) => Ranks[status];
 
+    /// <summary>Statuses a delivery can still move on from (queued, or on its way): all but the final ones.</summary>
+    public static readonly string[] Live = [.. Ranks.Where(r => r.Value < Ranks[Failed]).Select(r => r.Key)];
+
     public static string RankSql { get; } = StatusRanks.Sql(Ranks);
 }
 

@@ -9,9 +9,6 @@ namespace Notify.Modules.Delivery.Scheduling;
 /// <summary>The Delivery module's Quartz jobs (clustered: each firing runs on one Worker).</summary>
 internal static class DeliveryJobs
 {
-    /// <summary>Months of partitions kept ahead: the current month and the next two, as the migration creates them.</summary>
-    public const int PartitionMonthsAhead = Partitions.MonthsAhead;
-
     public static void Add(IServiceCollection services)
     {
         services.AddScoped<ScheduledRelease>();
@@ -54,12 +51,9 @@ internal sealed class ScheduledReleaseJob(ScheduledRelease release, ILogger<Sche
 [DisallowConcurrentExecution]
 internal sealed class PartitionsAheadJob(DeliveryDbContext db, TimeProvider clock) : IJob
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await CreateAheadAsync(db, clock, DeliveryJobs.PartitionMonthsAhead, cancellationToken);
-
-    public static async Task CreateAheadAsync(DeliveryDbContext db, TimeProvider clock, int months, CancellationToken ct)
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var month = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT delivery.create_monthly_partitions({month}, {months})", ct);
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT delivery.create_monthly_partitions({month}, {Partitions.MonthsAhead})", cancellationToken);
     }
 }

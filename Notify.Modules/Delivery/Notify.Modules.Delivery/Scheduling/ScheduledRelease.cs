@@ -44,9 +44,8 @@ internal sealed class ScheduledRelease(DeliveryDbContext db, TimeProvider clock)
                 Id = Ids.New(clock), TenantId = row.TenantId, NotificationId = row.Id, Type = TimelineEvents.Released,
                 Detail = $"Released at its scheduled time {row.ScheduledFor:O}.", CreatedAt = now,
             });
-            db.AddIntegrationEvent(
-                new NotificationRequestedIntegrationEvent(row.TenantId, row.Id, row.CreatedAt, row.Priority, row.ScheduledFor),
-                row.TenantId, clock, routingSuffix: row.Priority);
+            db.Set<OutboxMessage>().Add(NotificationStore.RequestedMessage(
+                new NotificationRequestedIntegrationEvent(row.TenantId, row.Id, row.CreatedAt, row.Priority, row.ScheduledFor), now));
         }
 
         await db.SaveChangesAsync(ct);

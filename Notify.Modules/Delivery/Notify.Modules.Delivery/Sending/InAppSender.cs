@@ -153,8 +153,8 @@ internal sealed class InAppSender(
 
         if (events.Count > 0)
         {
-            await BulkNotificationWriter.CopyEventsAsync(connection, events, ct);
-            await BulkNotificationWriter.CopyOutboxAsync(connection, outbox, ct);
+            await BulkCopy.EventsAsync(connection, events, ct);
+            await BulkCopy.OutboxAsync(connection, outbox, ct);
         }
 
         await transaction.CommitAsync(ct);

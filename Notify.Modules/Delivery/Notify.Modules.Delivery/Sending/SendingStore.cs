@@ -167,9 +167,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         {
             db.Events.Add(store.NewEvent(notification, TimelineEvents.Failed, Truncate(error), delivery.Channel, delivery.Id));
             await db.SaveChangesAsync(ct);
-            var alive = new[] { DeliveryStatus.Queued, DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Opened, DeliveryStatus.Clicked };
             var anyAlive = await db.Deliveries.AnyAsync(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt
-                && d.TenantId == notification.TenantId && alive.Contains(d.Status), ct);
+                && d.TenantId == notification.TenantId && DeliveryStatus.Live.Contains(d.Status), ct);
             if (!anyAlive)
             {
                 await store.AdvanceAsync(notification, NotificationStatus.Failed, ct);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using FastEndpoints;
 using Notify.Modules.Abstractions.Http;
@@ -31,7 +30,7 @@ internal sealed class SendNotificationEndpoint(
     public override async Task HandleAsync(SendNotificationRequest req, CancellationToken ct)
     {
         var tenantId = tenant.TenantId;
-        var requestHash = Hash(req);
+        var requestHash = IdempotentRequests.Hash(req with { IdempotencyKey = null });
         if (req.IdempotencyKey is { } key && await store.FindIdempotencyAsync(tenantId, key, ct) is { } earlier)
         {
             await ReplayAsync(earlier, requestHash, ct);
@@ -52,7 +51,8 @@ internal sealed class SendNotificationEndpoint(
             JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct);
         if (outcome is AcceptOutcome.Replayed replayed)
         {
-            await ReplayAsync(replayed.Record, requestHash, ct); // a concurrent repeat won the key
+            // A concurrent repeat won the key.
+            await ReplayAsync(replayed.Record, requestHash, ct);
             return;
         }
 
@@ -61,15 +61,13 @@ internal sealed class SendNotificationEndpoint(
 
     private async Task ReplayAsync(IdempotencyRecord record, string requestHash, CancellationToken ct)
     {
-        if (record.RequestHash != requestHash)
+        if (IdempotentRequests.ConflictOf(record, requestHash) is { } conflict)
         {
-            await Send.ResultAsync(ProblemResults.Conflict(
-                $"Idempotency-Key '{record.Key}' was already used with a different request at {record.CreatedAt:O}; use a new key for a new request."));
+            await Send.ResultAsync(conflict);
             return;
         }
 
-        var original = JsonSerializer.Deserialize<SendNotificationResponse>(record.Response, JsonSerializerOptions.Web)!;
-        await Send.ResponseAsync(original, record.StatusCode, ct);
+        await Send.ResponseAsync(IdempotentRequests.OriginalResponse<SendNotificationResponse>(record), record.StatusCode, ct);
     }
 
     /// <summary>The notification of one recipient of a checked send (the batch endpoint builds its rows the same way).</summary>
@@ -101,7 +99,4 @@ internal sealed class SendNotificationEndpoint(
         };
     }
 
-    /// <summary>SHA-256 of the request as bound (the header aside), so formatting differences do not count as a different request.</summary>
-    internal static string Hash(SendNotificationRequest req) =>
-        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(req with { IdempotencyKey = null }, JsonSerializerOptions.Web)));
 }

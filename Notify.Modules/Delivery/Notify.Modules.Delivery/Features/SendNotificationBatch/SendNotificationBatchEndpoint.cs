@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using FastEndpoints;
 using FluentValidation.Results;
@@ -20,7 +19,7 @@ namespace Notify.Modules.Delivery.Features.SendNotificationBatch;
 /// semantics clients do not expect from a JSON API.
 /// </summary>
 internal sealed class SendNotificationBatchEndpoint(
-    BulkNotificationWriter writer, NotificationStore store, ITemplates templates, IRecipientPreferences preferences, ITenantContext tenant, TimeProvider clock)
+    NotificationStore store, ITemplates templates, IRecipientPreferences preferences, ITenantContext tenant, TimeProvider clock)
     : Endpoint<SendNotificationBatchRequest, SendNotificationBatchResponse>
 {
     public const int MaxSends = 1000;
@@ -52,7 +51,7 @@ internal sealed class SendNotificationBatchEndpoint(
         }
 
         var tenantId = tenant.TenantId;
-        var requestHash = Hash(req);
+        var requestHash = IdempotentRequests.Hash(req with { IdempotencyKey = null });
         if (req.IdempotencyKey is { } key && await store.FindIdempotencyAsync(tenantId, key, ct) is { } earlier)
         {
             await ReplayAsync(earlier, requestHash, ct);
@@ -91,16 +90,28 @@ internal sealed class SendNotificationBatchEndpoint(
         var response = new SendNotificationBatchResponse(results);
         if (notifications.Count > 0 || req.IdempotencyKey is not null)
         {
-            var outcome = await writer.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status200OK,
+            var outcome = await store.AcceptManyAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status200OK,
                 JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct);
             if (outcome is AcceptOutcome.Replayed replayed)
             {
-                await ReplayAsync(replayed.Record, requestHash, ct); // a concurrent repeat won the key
+                // A concurrent repeat won the key.
+                await ReplayAsync(replayed.Record, requestHash, ct);
                 return;
             }
         }
 
         await Send.OkAsync(response, ct);
+    }
+
+    private async Task ReplayAsync(IdempotencyRecord record, string requestHash, CancellationToken ct)
+    {
+        if (IdempotentRequests.ConflictOf(record, requestHash) is { } conflict)
+        {
+            await Send.ResultAsync(conflict);
+            return;
+        }
+
+        await Send.ResponseAsync(IdempotentRequests.OriginalResponse<SendNotificationBatchResponse>(record), record.StatusCode, ct);
     }
 
     private bool CheckEnvelope(SendNotificationBatchRequest req)
@@ -134,22 +145,6 @@ internal sealed class SendNotificationBatchEndpoint(
 
     private void Problem(string field, string message) => ValidationFailures.Add(new ValidationFailure(field, message));
 
-    private async Task ReplayAsync(IdempotencyRecord record, string requestHash, CancellationToken ct)
-    {
-        if (record.RequestHash != requestHash)
-        {
-            await Send.ResultAsync(ProblemResults.Conflict(
-                $"Idempotency-Key '{record.Key}' was already used with a different request at {record.CreatedAt:O}; use a new key for a new request."));
-            return;
-        }
-
-        var original = JsonSerializer.Deserialize<SendNotificationBatchResponse>(record.Response, JsonSerializerOptions.Web)!;
-        await Send.ResponseAsync(original, record.StatusCode, ct);
-    }
-
-    /// <summary>SHA-256 of the batch as bound (the header aside). A key used for a single send differs from any batch's hash, so it is a 409 here.</summary>
-    private static string Hash(SendNotificationBatchRequest req) =>
-        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(req with { IdempotencyKey = null }, JsonSerializerOptions.Web)));
 
     /// <summary>Looks each template key up once per batch; rendering is not used here.</summary>
     private sealed class MemoizedTemplates(ITemplates inner) : ITemplates

@@ -50,7 +50,7 @@ internal sealed class IssueSubscriberTokenEndpoint(SignedTokens tokens, IRecipie
     {
         // The plan is served from the preferences cache; null means no such recipient in this tenant.
         var plan = await preferences.PlanAsync(
-            new PlanRequest(tenant.TenantId, req.UserId, "transactional", NotificationPriority.Normal, [Channels.InApp]), ct);
+            new PlanRequest(tenant.TenantId, req.UserId, MandatoryCategories.Transactional, NotificationPriority.Normal, [Channels.InApp]), ct);
         if (plan is null)
         {
             await Send.ResultAsync(ProblemResults.NotFound($"No recipient with user id '{req.UserId}'."));

@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -16,6 +15,7 @@ using Notify.Api;
 using Notify.Modules;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Abstractions.Scheduling;
 using Notify.Modules.Delivery;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
@@ -23,14 +23,16 @@ using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
 using Notify.Modules.Templates.Contracts;
 using Notify.Testing;
+using Npgsql;
 
 namespace Notify.Delivery.Tests;
 
 /// <summary>
-/// One database with every module's schema, real API hosts (in-process, each on its own port, like replicas) and
-/// Worker hosts that load the modules the Worker needs for the in-app channel.
+/// One database with every module's schema and Quartz's tables, real API hosts (in-process, each on its own port, like
+/// replicas) and Worker hosts loaded like Notify.Worker (consumers, relays, senders, clustered Quartz jobs), all
+/// configured with this run's servers and <paramref name="settings"/>.
 /// </summary>
-internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposable
+internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<string, string?>? settings = null) : IAsyncDisposable
 {
     private readonly List<IHost> _hosts = [];
 
@@ -40,18 +42,23 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
 
     public async Task MigrateAsync()
     {
-        Database = await infrastructure.CreateDatabaseAsync("inapp");
+        Database = await infrastructure.CreateDatabaseAsync("delivery");
         var builder = Host.CreateApplicationBuilder();
-        Configure(builder.Configuration, new() { ["Notify:BootstrapAdminKey"] = BootstrapKey });
+        Configure(builder.Configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Migrating probes each history table before it exists; EF logs that probe as an error.
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         builder.AddNotifyModules(HostRole.Migrations, ModuleCatalog.All);
-        using var host = builder.Build();
-        foreach (var module in ModuleCatalog.All)
+        using (var host = builder.Build())
         {
-            await module.MigrateAsync(host.Services, CancellationToken.None);
+            foreach (var module in ModuleCatalog.All)
+            {
+                await module.MigrateAsync(host.Services, CancellationToken.None);
+            }
         }
+
+        await using var dataSource = NpgsqlDataSource.Create(Database);
+        await QuartzSchema.EnsureCreatedAsync(dataSource, CancellationToken.None);
     }
 
     /// <summary>An API replica; returns its address.</summary>
@@ -59,7 +66,7 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        Configure(builder.Configuration, []);
+        Configure(builder.Configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddNotifyApi();
         var app = builder.Build();
@@ -69,13 +76,20 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
         return new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
     }
 
-    /// <summary>A Worker with the Delivery pipeline (and the modules it calls): its in-app sender runs in the background.</summary>
-    public async Task<IHost> StartWorkerAsync()
+    /// <summary>A Worker as Notify.Worker loads it, on <paramref name="clock"/> if given (a test that moves time).</summary>
+    public async Task<IHost> StartWorkerAsync(TimeProvider? clock = null)
     {
         var builder = Host.CreateApplicationBuilder();
-        Configure(builder.Configuration, []);
+        Configure(builder.Configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddNotifyModules(HostRole.Worker, new TemplatesModule(), new PreferencesModule(), new DeliveryModule());
+        builder.AddNotifyModules(HostRole.Worker, ModuleCatalog.All);
+        // An idle node looks for due triggers every IdleWaitTime (30 s by default).
+        builder.AddNotifyScheduling(quartz => quartz.ConfigureScheduler(scheduler => scheduler.IdleWaitTime = TimeSpan.FromSeconds(1)));
+        if (clock is not null)
+        {
+            builder.Services.AddSingleton(clock);
+        }
+
         var host = builder.Build();
         await host.StartAsync();
         _hosts.Add(host);
@@ -86,7 +100,7 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
     public async Task<IHost> StartIdleHostAsync()
     {
         var builder = Host.CreateApplicationBuilder();
-        Configure(builder.Configuration, []);
+        Configure(builder.Configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddNotifyModules(HostRole.Api, new TemplatesModule(), new PreferencesModule(), new DeliveryModule());
         var host = builder.Build();
@@ -97,7 +111,7 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
 
     public static HttpClient Client(Uri api, string? bearer)
     {
-        var client = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(60) };
         if (bearer is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
@@ -161,17 +175,18 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
     /// <summary>The tests' window into stored state.</summary>
     public async Task<T> WithDbAsync<T>(Func<DeliveryDbContext, Task<T>> work)
     {
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(Database);
+        await using var dataSource = NpgsqlDataSource.Create(Database);
         var options = new DbContextOptionsBuilder<DeliveryDbContext>();
         options.UseModuleDefaults(dataSource, DeliveryDbContext.Schema);
         await using var db = new DeliveryDbContext(options.Options);
         return await work(db);
     }
 
-    private void Configure(IConfigurationBuilder configuration, Dictionary<string, string?> settings)
+    private void Configure(IConfigurationBuilder configuration)
     {
         var all = infrastructure.HostSettings(Database);
-        foreach (var (key, value) in settings)
+        all["Notify:BootstrapAdminKey"] = BootstrapKey;
+        foreach (var (key, value) in settings ?? [])
         {
             all[key] = value;
         }
@@ -186,129 +201,5 @@ internal sealed class InAppHosts(Infrastructure infrastructure) : IAsyncDisposab
             await host.StopAsync();
             host.Dispose();
         }
-    }
-}
-
-/// <summary>One Server-Sent Event as a client sees it.</summary>
-internal sealed record SseEvent(string? Id, string Event, string Data, DateTimeOffset ReceivedAt);
-
-/// <summary>An open <c>GET /v1/inbox/stream</c>, read line by line in the background as a browser's EventSource would.</summary>
-internal sealed class SseStream : IAsyncDisposable
-{
-    private readonly HttpClient _client;
-    private readonly HttpResponseMessage _response;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Channel<SseEvent> _events = Channel.CreateUnbounded<SseEvent>();
-    private readonly Task _reading;
-
-    private SseStream(HttpClient client, HttpResponseMessage response)
-    {
-        _client = client;
-        _response = response;
-        _reading = ReadAsync();
-    }
-
-    public HttpResponseMessage Response => _response;
-
-    public int Heartbeats { get; private set; }
-
-    public static async Task<SseStream> OpenAsync(Uri api, string token, string? lastEventId = null)
-    {
-        var client = new HttpClient { BaseAddress = api, Timeout = Timeout.InfiniteTimeSpan };
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/inbox/stream?token={Uri.EscapeDataString(token)}");
-        if (lastEventId is not null)
-        {
-            request.Headers.Add("Last-Event-ID", lastEventId);
-        }
-
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        return new SseStream(client, response);
-    }
-
-    /// <summary>The next event named <paramref name="name"/> (others are skipped), or a failed test after <paramref name="timeout"/>.</summary>
-    public async Task<SseEvent> NextAsync(string name, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            SseEvent next;
-            try
-            {
-                next = await _events.Reader.ReadAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"No '{name}' event within {timeout}.");
-            }
-
-            if (next.Event == name)
-            {
-                return next;
-            }
-        }
-    }
-
-    private async Task ReadAsync()
-    {
-        try
-        {
-            await using var body = await _response.Content.ReadAsStreamAsync(_stop.Token);
-            using var reader = new StreamReader(body);
-            string? id = null, name = null;
-            var data = new List<string>();
-            while (await reader.ReadLineAsync(_stop.Token) is { } line)
-            {
-                if (line.Length == 0)
-                {
-                    if (data.Count > 0)
-                    {
-                        _events.Writer.TryWrite(new SseEvent(id, name ?? "message", string.Join('\n', data), DateTimeOffset.UtcNow));
-                    }
-
-                    id = name = null;
-                    data.Clear();
-                }
-                else if (line.StartsWith(':'))
-                {
-                    Heartbeats++;
-                }
-                else if (line.StartsWith("id: ", StringComparison.Ordinal))
-                {
-                    id = line[4..];
-                }
-                else if (line.StartsWith("event: ", StringComparison.Ordinal))
-                {
-                    name = line[7..];
-                }
-                else if (line.StartsWith("data: ", StringComparison.Ordinal))
-                {
-                    data.Add(line[6..]);
-                }
-            }
-        }
-        catch (Exception) when (_stop.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            _events.Writer.TryComplete();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _response.Dispose();
-        _client.Dispose();
-        try
-        {
-            await _reading;
-        }
-        catch (Exception)
-        {
-            // Reading ends with the connection.
-        }
-
-        _stop.Dispose();
     }
 }

@@ -1,0 +1,95 @@
+using Notify.Modules.Abstractions.Messaging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Notify.Modules.Delivery.Domain;
+
+/// <summary>
+/// Writes many rows at once with binary COPY, in the connection's current transaction, instead of the change tracker's
+/// row-by-row inserts: the batch send (<see cref="NotificationStore.AcceptManyAsync"/>) and the in-app sender use it.
+/// </summary>
+internal static class BulkCopy
+{
+    public static async Task NotificationsAsync(NpgsqlConnection connection, IReadOnlyList<Notification> rows, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("""
+            COPY delivery.notifications (id, created_at, tenant_id, template_key, template_version, category, priority, user_id,
+                inline_recipient, data, metadata, channels, status, scheduled_for, idempotency_key, updated_at) FROM STDIN (FORMAT BINARY)
+            """, ct);
+        foreach (var n in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(n.Id, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(n.CreatedAt, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(n.TenantId, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(n.TemplateKey, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(n.TemplateVersion, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(n.Category, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(n.Priority, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, n.UserId, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, n.InlineRecipient?.RootElement.GetRawText(), NpgsqlDbType.Jsonb, ct);
+            await WriteNullableAsync(copy, n.Data?.RootElement.GetRawText(), NpgsqlDbType.Jsonb, ct);
+            await WriteNullableAsync(copy, n.Metadata?.RootElement.GetRawText(), NpgsqlDbType.Jsonb, ct);
+            await copy.WriteAsync(n.Channels, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(n.Status, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, n.ScheduledFor, NpgsqlDbType.TimestampTz, ct);
+            await WriteNullableAsync(copy, n.IdempotencyKey, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(n.UpdatedAt, NpgsqlDbType.TimestampTz, ct);
+        }
+
+        await copy.CompleteAsync(ct);
+    }
+
+    public static async Task EventsAsync(NpgsqlConnection connection, List<NotificationEvent> rows, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("""
+            COPY delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail) FROM STDIN (FORMAT BINARY)
+            """, ct);
+        foreach (var e in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(e.Id, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(e.CreatedAt, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(e.TenantId, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(e.NotificationId, NpgsqlDbType.Uuid, ct);
+            await WriteNullableAsync(copy, e.DeliveryId, NpgsqlDbType.Uuid, ct);
+            await WriteNullableAsync(copy, e.Channel, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(e.Type, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, e.Detail, NpgsqlDbType.Varchar, ct);
+        }
+
+        await copy.CompleteAsync(ct);
+    }
+
+    /// <summary>Outbox rows in bulk; the table's statement trigger still wakes the relay (COPY fires INSERT triggers).</summary>
+    public static async Task OutboxAsync(NpgsqlConnection connection, List<OutboxMessage> rows, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(
+            $"COPY delivery.{OutboxExtensions.OutboxTable} (id, type, tenant_id, occurred_at, payload, trace_parent, trace_state) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var m in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(m.Id, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(m.Type, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, m.TenantId, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(m.OccurredAt, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(m.Payload, NpgsqlDbType.Jsonb, ct);
+            await WriteNullableAsync(copy, m.TraceParent, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(copy, m.TraceState, NpgsqlDbType.Text, ct);
+        }
+
+        await copy.CompleteAsync(ct);
+    }
+
+    private static async Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct)
+    {
+        if (value is null)
+        {
+            await copy.WriteNullAsync(ct);
+        }
+        else
+        {
+            await copy.WriteAsync(value, type, ct);
+        }
+    }
+}
