@@ -71,9 +71,8 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
         {
             foreach (var n in notifications)
             {
-                var stored = await store.FindAsync(_tenant, n.Id, default);
-                Assert.Equal(n.Status, stored!.Status);
-                var (_, events) = await store.DetailsAsync(stored, default);
+                var (stored, _, events) = (await store.FindWithDetailsAsync(_tenant, n.Id, default))!;
+                Assert.Equal(n.Status, stored.Status);
                 Assert.Equal(n.Status == NotificationStatus.Scheduled ? TimelineEvents.Scheduled : TimelineEvents.Accepted, Assert.Single(events).Type);
             }
 
@@ -134,9 +133,8 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
 
         await InScopeAsync(async store =>
         {
-            var stored = await store.FindAsync(_tenant, n.Id, default);
-            Assert.Equal(NotificationStatus.Cancelled, stored!.Status);
-            var (deliveries, events) = await store.DetailsAsync(stored, default);
+            var (stored, deliveries, events) = (await store.FindWithDetailsAsync(_tenant, n.Id, default))!;
+            Assert.Equal(NotificationStatus.Cancelled, stored.Status);
             Assert.Equal(DeliveryStatus.Cancelled, Assert.Single(deliveries).Status);
             Assert.Equal([TimelineEvents.Accepted, TimelineEvents.Cancelled], events.Select(e => e.Type));
             Assert.True(await store.Db.Set<OutboxMessage>().AnyAsync(m => m.Type == NotificationCancelledIntegrationEvent.EventType));
@@ -172,7 +170,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
             await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().SaveChangesAsync();
         }
 
-        var (deliveries, events) = await InScopeAsync(async store => await store.DetailsAsync((await store.FindAsync(_tenant, n.Id, default))!, default));
+        var (_, deliveries, events) = (await InScopeAsync(store => store.FindWithDetailsAsync(_tenant, n.Id, default)))!;
         Assert.Empty(deliveries);
         Assert.DoesNotContain(events, e => e.Type is TimelineEvents.Queued or TimelineEvents.ChannelSkipped or TimelineEvents.Skipped);
         Assert.Equal(status, (await InScopeAsync(store => store.FindAsync(_tenant, n.Id, default)))!.Status);

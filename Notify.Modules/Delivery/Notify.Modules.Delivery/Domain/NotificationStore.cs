@@ -15,6 +15,9 @@ internal abstract record AcceptOutcome
     public sealed record Replayed(IdempotencyRecord Record) : AcceptOutcome;
 }
 
+/// <summary>A notification with its deliveries and timeline, read together.</summary>
+internal sealed record NotificationWithDetails(Notification Notification, List<ChannelDelivery> Deliveries, List<NotificationEvent> Events);
+
 /// <summary>Writes and reads notifications; every state change and its outbox event commit together.</summary>
 internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock)
 {
@@ -146,11 +149,19 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             .FirstOrDefaultAsync(n => n.Id == id && n.CreatedAt == createdAt && n.TenantId == tenantId, ct);
     }
 
-    /// <summary>Its deliveries and timeline, oldest first; both are created no earlier than the notification, which prunes older partitions.</summary>
-    public async Task<(List<ChannelDelivery> Deliveries, List<NotificationEvent> Events)> DetailsAsync(Notification notification, CancellationToken ct)
+    /// <summary>
+    /// The tenant's notification with its deliveries and timeline (oldest first), or null. All three are read in one
+    /// snapshot, so a planner or sender committing in between cannot show a status without its deliveries or events.
+    /// Deliveries and events are created no earlier than the notification, which prunes older partitions.
+    /// </summary>
+    public async Task<NotificationWithDetails?> FindWithDetailsAsync(Guid tenantId, Guid id, CancellationToken ct)
     {
-        // One snapshot for both reads, so a planner committing in between cannot show its events without its deliveries.
         await using var snapshot = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        if (await FindAsync(tenantId, id, ct) is not { } notification)
+        {
+            return null;
+        }
+
         var deliveries = await db.Deliveries.AsNoTracking()
             .Where(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt && d.TenantId == notification.TenantId)
             .OrderBy(d => d.Id).ToListAsync(ct);
@@ -158,7 +169,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             .Where(e => e.NotificationId == notification.Id && e.CreatedAt >= notification.CreatedAt && e.TenantId == notification.TenantId)
             .OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).ToListAsync(ct);
         await snapshot.CommitAsync(ct);
-        return (deliveries, events);
+        return new NotificationWithDetails(notification, deliveries, events);
     }
 
     /// <summary>

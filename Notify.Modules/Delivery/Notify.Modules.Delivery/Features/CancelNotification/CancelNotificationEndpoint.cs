@@ -43,8 +43,7 @@ internal sealed class CancelNotificationEndpoint(NotificationStore store, ITenan
             }
         }
 
-        var fresh = await store.FindAsync(tenant.TenantId, req.Id, ct) ?? notification;
-        var (deliveries, events) = await store.DetailsAsync(fresh, ct);
-        await Send.OkAsync(NotificationDetails.From(fresh, deliveries, events), ct);
+        var found = await store.FindWithDetailsAsync(tenant.TenantId, req.Id, ct);
+        await Send.OkAsync(NotificationDetails.From(found!), ct);
     }
 }

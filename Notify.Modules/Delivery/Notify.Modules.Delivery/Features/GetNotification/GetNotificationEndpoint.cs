@@ -28,11 +28,15 @@ public sealed record NotificationDetails(
     IReadOnlyList<DeliveryDetails> Deliveries,
     IReadOnlyList<TimelineEntry> Timeline)
 {
-    internal static NotificationDetails From(Notification n, IEnumerable<ChannelDelivery> deliveries, IEnumerable<NotificationEvent> events) => new(
-        n.Id, n.Status, n.TemplateKey, n.TemplateVersion, n.Category, n.Priority, n.UserId, n.InlineRecipient?.RootElement.Clone(),
-        n.Channels, n.Data?.RootElement.Clone(), n.Metadata?.RootElement.Clone(), n.ScheduledFor, n.CreatedAt, n.UpdatedAt,
-        deliveries.Select(d => new DeliveryDetails(d.Id, d.Channel, d.Status, d.Address, d.ProviderMessageId, d.DeliverAt, d.Attempts, d.CreatedAt, d.UpdatedAt)).ToList(),
-        events.Select(e => new TimelineEntry(e.Type, e.Channel, e.DeliveryId, e.Detail, e.CreatedAt)).ToList());
+    internal static NotificationDetails From(NotificationWithDetails found)
+    {
+        var (n, deliveries, events) = found;
+        return new(
+            n.Id, n.Status, n.TemplateKey, n.TemplateVersion, n.Category, n.Priority, n.UserId, n.InlineRecipient?.RootElement.Clone(),
+            n.Channels, n.Data?.RootElement.Clone(), n.Metadata?.RootElement.Clone(), n.ScheduledFor, n.CreatedAt, n.UpdatedAt,
+            deliveries.Select(d => new DeliveryDetails(d.Id, d.Channel, d.Status, d.Address, d.ProviderMessageId, d.DeliverAt, d.Attempts, d.CreatedAt, d.UpdatedAt)).ToList(),
+            events.Select(e => new TimelineEntry(e.Type, e.Channel, e.DeliveryId, e.Detail, e.CreatedAt)).ToList());
+    }
 }
 
 public sealed record DeliveryDetails(
@@ -53,14 +57,13 @@ internal sealed class GetNotificationEndpoint(NotificationStore store, ITenantCo
 
     public override async Task HandleAsync(NotificationRequest req, CancellationToken ct)
     {
-        if (await store.FindAsync(tenant.TenantId, req.Id, ct) is not { } notification)
+        if (await store.FindWithDetailsAsync(tenant.TenantId, req.Id, ct) is not { } found)
         {
             await Send.ResultAsync(NotFound(req.Id));
             return;
         }
 
-        var (deliveries, events) = await store.DetailsAsync(notification, ct);
-        await Send.OkAsync(NotificationDetails.From(notification, deliveries, events), ct);
+        await Send.OkAsync(NotificationDetails.From(found), ct);
     }
 
     public static IResult NotFound(Guid id) => ProblemResults.NotFound($"No notification with id '{id}'.");
