@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using MailKit.Net.Smtp;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -121,24 +120,113 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
     }
 
     [Fact]
-    public async Task A_connection_lost_before_the_servers_reply_to_DATA_rolls_the_sent_outcome_back()
+    public async Task A_connection_lost_after_the_message_went_out_records_it_sent_unconfirmed_and_never_sends_it_again()
     {
         var (notification, delivery) = await QueuedEmailAsync();
         _smtp.DropAfterData = true;
 
         Assert.Equal(1, await SendRoundAsync(new EmailOptions { BaseBackoff = TimeSpan.FromMinutes(10), RetryAttempts = 0 }));
 
-        // The server has the message but never said so: the "sent" written before the send was rolled back, so the
-        // delivery is still queued and will be sent again (at least once; same Message-ID).
+        // The server has the message but never said so. It went out whole, so it counts as sent, flagged unconfirmed.
         Assert.Single(_smtp.Messages);
+        var sent = await DeliveryAsync(delivery);
+        Assert.Equal(DeliveryStatus.Sent, sent.Status);
+        Assert.Equal($"{delivery.Id:N}@localhost", sent.ProviderMessageId);
+        Assert.NotNull(sent.HandedOverAt);
+        var sentEvent = Assert.Single(await EventsAsync(notification), e => e.Type == TimelineEvents.Sent);
+        Assert.Contains("unconfirmed: the connection was lost after the message went out", sentEvent.Detail, StringComparison.Ordinal);
+        Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
+
+        await ExpireLeaseAsync(delivery);
+        _smtp.Reset();
+        Assert.Equal(0, await SendRoundAsync());
+        Assert.Single(_smtp.Messages);
+    }
+
+    [Fact]
+    public async Task A_delivery_handed_over_by_a_sender_that_died_is_recorded_sent_by_the_next_claim_without_sending_it_again()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        // A sender that claimed it, committed the hand-over, wrote the last byte and died before recording the answer.
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var store = scope.ServiceProvider.GetRequiredService<SendingStore>();
+            var claimed = Assert.Single(await store.ClaimAsync(Channels.Email, 10, TimeSpan.FromMinutes(2), default));
+            Assert.True(await store.MarkHandedOverAsync(claimed, default));
+        }
+
+        Assert.Equal(0, await SendRoundAsync()); // still leased
+        await ExpireLeaseAsync(delivery);
+        Assert.Equal(1, await SendRoundAsync());
+
+        Assert.Empty(_smtp.Messages);
+        Assert.Equal(0, _smtp.RcptCount);
+        var sent = await DeliveryAsync(delivery);
+        Assert.Equal(DeliveryStatus.Sent, sent.Status);
+        Assert.Equal($"{delivery.Id:N}@localhost", sent.ProviderMessageId);
+        var sentEvent = Assert.Single(await EventsAsync(notification), e => e.Type == TimelineEvents.Sent);
+        Assert.Contains("unconfirmed: handed to the SMTP server", sentEvent.Detail, StringComparison.Ordinal);
+        Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
+    }
+
+    [Fact]
+    public async Task A_notification_cancelled_while_its_email_is_being_sent_never_reaches_the_server()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        // The cancel lands after the claim, while the sender is in the middle of the SMTP transaction.
+        var cancelled = false;
+        _smtp.OnData = async () =>
+        {
+            await using var scope = _host.Services.CreateAsyncScope();
+            cancelled = await scope.ServiceProvider.GetRequiredService<NotificationStore>().CancelAsync(notification, default);
+        };
+
+        Assert.Equal(1, await SendRoundAsync());
+
+        Assert.True(cancelled);
+        Assert.Empty(_smtp.Messages); // the data was never finished, so the server dropped it
+        var stored = await DeliveryAsync(delivery);
+        Assert.Equal(DeliveryStatus.Cancelled, stored.Status);
+        Assert.Null(stored.HandedOverAt);
+        Assert.DoesNotContain(await EventsAsync(notification), e => e.Type == TimelineEvents.Sent);
+        Assert.Equal(NotificationStatus.Cancelled, (await NotificationAsync(notification)).Status);
+    }
+
+    [Fact]
+    public async Task A_notification_whose_email_was_handed_over_can_no_longer_be_cancelled()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        await using var scope = _host.Services.CreateAsyncScope();
+        var sending = scope.ServiceProvider.GetRequiredService<SendingStore>();
+        Assert.True(await sending.MarkHandedOverAsync(Assert.Single(await sending.ClaimAsync(Channels.Email, 10, TimeSpan.FromMinutes(2), default)), default));
+
+        Assert.False(await scope.ServiceProvider.GetRequiredService<NotificationStore>().CancelAsync(notification, default));
+
+        Assert.Equal(DeliveryStatus.Queued, (await DeliveryAsync(delivery)).Status);
+        Assert.Equal(NotificationStatus.Processing, (await NotificationAsync(notification)).Status);
+        Assert.DoesNotContain(await EventsAsync(notification), e => e.Type == TimelineEvents.Cancelled);
+    }
+
+    [Fact]
+    public async Task A_refusal_of_the_data_itself_is_not_a_hand_over_and_the_message_is_sent_on_the_next_try()
+    {
+        var (notification, delivery) = await QueuedEmailAsync();
+        _smtp.DataReply = "451 4.3.0 Try again later";
+
+        Assert.Equal(1, await SendRoundAsync(new EmailOptions { BaseBackoff = TimeSpan.FromMinutes(10), RetryAttempts = 0 }));
+
         var queued = await DeliveryAsync(delivery);
         Assert.Equal(DeliveryStatus.Queued, queued.Status);
-        Assert.Null(queued.ProviderMessageId);
-        Assert.NotNull(queued.DeliverAt);
-        var events = await EventsAsync(notification);
-        Assert.DoesNotContain(events, e => e.Type == TimelineEvents.Sent);
-        Assert.Single(events, e => e.Type == TimelineEvents.AttemptFailed);
-        Assert.Equal(NotificationStatus.Processing, (await NotificationAsync(notification)).Status);
+        Assert.Null(queued.HandedOverAt); // refused in so many words: the server does not have it
+        Assert.Contains("451", queued.LastError, StringComparison.Ordinal);
+        Assert.Empty(_smtp.Messages);
+
+        _smtp.Reset();
+        await MakeDueAsync(delivery);
+        Assert.Equal(1, await SendRoundAsync());
+        Assert.Single(_smtp.Messages);
+        Assert.Equal(DeliveryStatus.Sent, (await DeliveryAsync(delivery)).Status);
+        Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
     }
 
     [Fact]
@@ -180,13 +268,7 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
 
         Assert.Equal(0, await SendRoundAsync()); // still leased
 
-        await using (var scope = _host.Services.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<DeliveryDbContext>();
-            await db.Database.ExecuteSqlInterpolatedAsync(
-                $"UPDATE delivery.deliveries SET leased_until = now() - interval '1 second' WHERE id = {delivery.Id}");
-        }
-
+        await ExpireLeaseAsync(delivery);
         Assert.Equal(1, await SendRoundAsync());
 
         var sent = await DeliveryAsync(delivery);
@@ -262,8 +344,9 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
     private async Task<int> SendRoundAsync(EmailOptions? settings = null)
     {
         var options = Options.Create(settings ?? new EmailOptions { BaseBackoff = TimeSpan.FromMinutes(10), RetryDelay = TimeSpan.FromMilliseconds(10) });
-        var sender = ActivatorUtilities.CreateInstance<EmailSender>(_host.Services, new SmtpServer("127.0.0.1", _smtp.Port), options);
-        using var smtp = new SmtpClient();
+        var server = new SmtpServer("127.0.0.1", _smtp.Port);
+        var sender = ActivatorUtilities.CreateInstance<EmailSender>(_host.Services, server, options);
+        using var smtp = new SmtpConnection(server);
         return await sender.SendDueAsync(smtp, default);
     }
 
@@ -289,6 +372,14 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         store.Db.Deliveries.Add(delivery);
         await store.Db.SaveChangesAsync();
         return (notification, delivery);
+    }
+
+    /// <summary>As if the sender holding the delivery had died: its lease runs out.</summary>
+    private async Task ExpireLeaseAsync(ChannelDelivery delivery)
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<DeliveryDbContext>().Database.ExecuteSqlInterpolatedAsync(
+            $"UPDATE delivery.deliveries SET leased_until = now() - interval '1 second' WHERE id = {delivery.Id}");
     }
 
     private async Task MakeDueAsync(ChannelDelivery delivery)

@@ -35,7 +35,11 @@ public sealed class ProcessFaultTests(FaultsFixture fixture, ITestOutputHelper o
         var sentAtKill = await Notify.CountNotificationsAsync(tenant, "sent");
         var leasedAtKill = await Notify.ScalarAsync(
             "SELECT count(*) FROM delivery.deliveries WHERE tenant_id = @t AND status = 'queued' AND leased_until > now()", tenant);
-        output.WriteLine($"killed the Worker (SIGKILL) at {clock.ElapsedMilliseconds} ms: {sentAtKill} sent, {leasedAtKill} deliveries claimed by it");
+        // Handed to smtp4dev (the end of the data about to go out, or out) with the answer not yet recorded.
+        var handedOverAtKill = await Notify.ScalarAsync(
+            "SELECT count(*) FROM delivery.deliveries WHERE tenant_id = @t AND status = 'queued' AND handed_over_at IS NOT NULL", tenant);
+        output.WriteLine($"killed the Worker (SIGKILL) at {clock.ElapsedMilliseconds} ms: {sentAtKill} sent, {leasedAtKill} deliveries claimed by it, " +
+            $"{handedOverAtKill} of them handed over");
         Assert.True(sentAtKill < Count, $"the Worker was killed only after all {Count} were sent: the test did not interrupt anything");
 
         await Notify.StartWorkerAsync();

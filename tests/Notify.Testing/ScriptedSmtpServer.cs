@@ -32,6 +32,12 @@ public sealed class ScriptedSmtpServer : IDisposable
     /// <summary>When set, the server reads a message's data and closes the connection without answering it.</summary>
     public bool DropAfterData { get; set; }
 
+    /// <summary>The answer to the end of a message's data; a message is kept only when it starts with 2.</summary>
+    public string DataReply { get; set; } = "250 Queued";
+
+    /// <summary>Runs when a DATA command arrives, before the server answers it (while the client waits mid-send).</summary>
+    public Func<Task>? OnData { get; set; }
+
     public List<string> Messages { get; } = [];
 
     /// <summary>How many RCPT TO commands it answered (each is one try of a send).</summary>
@@ -58,7 +64,9 @@ public sealed class ScriptedSmtpServer : IDisposable
         }
 
         RcptReply = "250 OK";
+        DataReply = "250 Queued";
         DropAfterData = false;
+        OnData = null;
     }
 
     public IReadOnlyList<string> Received()
@@ -124,16 +132,31 @@ public sealed class ScriptedSmtpServer : IDisposable
                         await writer.WriteLineAsync(NextRcptReply());
                         break;
                     case "DATA":
+                        if (OnData is { } onData)
+                        {
+                            await onData();
+                        }
+
                         await writer.WriteLineAsync("354 Go ahead");
                         var message = new StringBuilder();
-                        while (await reader.ReadLineAsync() is { } data && data != ".")
+                        string? data;
+                        while ((data = await reader.ReadLineAsync()) is not null && data != ".")
                         {
                             message.Append(data).Append("\r\n");
                         }
 
-                        lock (Messages)
+                        if (data is null)
                         {
-                            Messages.Add(message.ToString());
+                            // The client went away before the end of the data: like any server, drop the message.
+                            return;
+                        }
+
+                        if (DataReply.StartsWith('2'))
+                        {
+                            lock (Messages)
+                            {
+                                Messages.Add(message.ToString());
+                            }
                         }
 
                         if (DropAfterData)
@@ -141,7 +164,7 @@ public sealed class ScriptedSmtpServer : IDisposable
                             return;
                         }
 
-                        await writer.WriteLineAsync("250 Queued");
+                        await writer.WriteLineAsync(DataReply);
                         break;
                     case "QUIT":
                         await writer.WriteLineAsync("221 Bye");

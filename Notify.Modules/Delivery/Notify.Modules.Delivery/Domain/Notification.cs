@@ -54,6 +54,12 @@ internal sealed class ChannelDelivery
     /// <summary>While set and in the future, a sender holds this delivery (claimed, sending); a crashed sender's lease runs out and the delivery is claimed again.</summary>
     public DateTimeOffset? LeasedUntil { get; set; }
 
+    /// <summary>
+    /// When a sender was about to let the provider have the message (for email: the moment before the last byte of the
+    /// SMTP data went out). Set on a queued delivery, it means the message may already be out: it is never sent again.
+    /// </summary>
+    public DateTimeOffset? HandedOverAt { get; set; }
+
     /// <summary>The last attempt's error, if it failed.</summary>
     public string? LastError { get; set; }
 

@@ -217,7 +217,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
 
     /// <summary>
     /// Cancels the notification and its unsent deliveries if nothing went out yet, with a timeline event and a
-    /// cancelled integration event; false when its status no longer allows it.
+    /// cancelled integration event; false when its status no longer allows it, or a delivery is being handed to its provider.
     /// </summary>
     public async Task<bool> CancelAsync(Notification notification, CancellationToken ct)
     {
@@ -233,9 +233,18 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             $$"""
             UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
             WHERE notification_id = {2} AND created_at >= {3} AND tenant_id = {4} AND {{DeliveryStatus.RankSql}} < {5}
+              AND handed_over_at IS NULL
             """,
             [DeliveryStatus.Cancelled, now, notification.Id, notification.CreatedAt, notification.TenantId, DeliveryStatus.Rank(DeliveryStatus.Sent)], ct);
 #pragma warning restore EF1002
+        // A delivery handed to its provider is as good as sent (the row lock of the update above orders this against
+        // the hand-over): too late to cancel; the transaction rolls back.
+        if (await db.Deliveries.AnyAsync(d => d.NotificationId == notification.Id && d.CreatedAt >= notification.CreatedAt
+                && d.TenantId == notification.TenantId && d.Status == DeliveryStatus.Queued && d.HandedOverAt != null, ct))
+        {
+            return false;
+        }
+
         db.Events.Add(NewEvent(notification, TimelineEvents.Cancelled, "Cancelled through the API before it was sent."));
         db.AddIntegrationEvent(new NotificationCancelledIntegrationEvent(notification.TenantId, notification.Id, now), notification.TenantId, clock);
         await db.SaveChangesAsync(ct);

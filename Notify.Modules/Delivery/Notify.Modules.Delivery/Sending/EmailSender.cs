@@ -16,16 +16,6 @@ using Polly.Retry;
 
 namespace Notify.Modules.Delivery.Sending;
 
-/// <summary>The SMTP server email goes to, from the <c>smtp</c> connection string (<c>smtp://host:port</c>).</summary>
-internal sealed record SmtpServer(string Host, int Port)
-{
-    public static SmtpServer Parse(string connectionString)
-    {
-        var uri = new Uri(connectionString);
-        return new SmtpServer(uri.Host, uri.IsDefaultPort || uri.Port < 0 ? 25 : uri.Port);
-    }
-}
-
 /// <summary>
 /// The Worker's email channel: claims due email deliveries in small batches, sends each over a reused SMTP connection
 /// (reconnected after a failure; <see cref="EmailOptions.Connections"/> of them at once, each claiming its own batches),
@@ -34,13 +24,20 @@ internal sealed record SmtpServer(string Host, int Port)
 /// error or when the attempts run out.
 /// </summary>
 /// <remarks>
-/// Delivery to the SMTP server is at least once; the window for a duplicate is as small as we can make it. The claim
-/// (attempt counted, lease taken) commits before the message is sent. The "sent" outcome is written in a transaction
-/// opened before the SMTP transaction and committed right after the server's 250 (<see cref="TrySendAsync"/>). A
-/// Worker that dies before the COMMIT leaves the delivery <c>queued</c> with a lease; when the lease runs out another
-/// sender claims it and sends it again. Only if it died after the server's 250 and before PostgreSQL committed (one
-/// round trip) does the recipient get it twice — with the same Message-ID, which is derived from the delivery id
-/// (<see cref="EmailMessageFactory.MessageIdOf"/>), so the receiving side can deduplicate.
+/// <para>
+/// Neither lost nor sent twice when a Worker dies. An SMTP server keeps a message once it has the end of its data
+/// (<c>CRLF.CRLF</c>), so writing that end is the line between "not sent" and "sent". The claim (attempt counted, lease
+/// taken) commits before anything is sent. The <see cref="HandoverStream"/> holds the end back until the hand-over is
+/// committed (<see cref="SendingStore.MarkHandedOverAsync"/>), and the "sent" outcome is recorded after the server's 250.
+/// </para>
+/// <para>
+/// A Worker that dies before the hand-over commits leaves a queued delivery without one: the server never had the whole
+/// message, and when the lease runs out another sender claims it and sends it. One that dies after it leaves a queued
+/// delivery with a hand-over: the server has the message (or, had the Worker died in the moment between the COMMIT's
+/// answer and writing three bytes, lost it), and the next claim records it sent, unconfirmed, without sending it again.
+/// The same goes for a connection lost after the end went out: the server may have the message, so it is not sent
+/// again. The server's own work on the message (storing it, which takes long) is outside both windows.
+/// </para>
 /// </remarks>
 internal sealed class EmailSender(
     IServiceScopeFactory scopes,
@@ -64,7 +61,7 @@ internal sealed class EmailSender(
 
     private async Task SendOverOneConnectionAsync(CancellationToken stoppingToken)
     {
-        using var smtp = new SmtpClient();
+        using var smtp = new SmtpConnection(server);
         while (!stoppingToken.IsCancellationRequested)
         {
             var claimed = 0;
@@ -95,11 +92,11 @@ internal sealed class EmailSender(
             }
         }
 
-        await DisconnectQuietlyAsync(smtp);
+        await smtp.DisconnectAsync();
     }
 
     /// <summary>Claims one batch of due email deliveries and sends them; the number claimed.</summary>
-    internal async Task<int> SendDueAsync(SmtpClient smtp, CancellationToken ct)
+    internal async Task<int> SendDueAsync(SmtpConnection smtp, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var store = scope.ServiceProvider.GetRequiredService<SendingStore>();
@@ -115,12 +112,21 @@ internal sealed class EmailSender(
         return batch.Count;
     }
 
-    private async Task SendAsync(SmtpClient smtp, SendingStore store, ClaimedDelivery delivery, Notification? notification, CancellationToken ct)
+    private async Task SendAsync(SmtpConnection smtp, SendingStore store, ClaimedDelivery delivery, Notification? notification, CancellationToken ct)
     {
         var content = delivery.Content is null ? null : JsonSerializer.Deserialize<RenderedMessage>(delivery.Content, JsonSerializerOptions.Web);
         if (notification is null || content is null || string.IsNullOrWhiteSpace(delivery.Address))
         {
             await store.MarkFailedAsync(delivery, notification, "The delivery has no notification, content or address to send.", ct);
+            return;
+        }
+
+        if (delivery.HandedOverAt is { } handedOverAt)
+        {
+            // A sender died after letting the message go: the server has it, so it is not sent again.
+            logger.LogWarning("Email delivery {DeliveryId} was handed over at {HandedOverAt} by a sender that stopped before recording the outcome; recording it sent", delivery.Id, handedOverAt);
+            await store.MarkSentAsync(delivery, notification, EmailMessageFactory.MessageIdOf(delivery.Id, _from),
+                $"(unconfirmed: handed to the SMTP server at {handedOverAt:O} by a sender that stopped before its answer was recorded; not sent again)", ct);
             return;
         }
 
@@ -145,16 +151,23 @@ internal sealed class EmailSender(
         {
             await Retry.ExecuteAsync(async c => await TrySendAsync(attempt, message, c.CancellationToken), context);
         }
+        catch (HandoverRefusedException)
+        {
+            // Cancelled, or reclaimed by another sender after the lease ran out: not ours to send. The server never got
+            // the end of the data, so it drops the message with the connection.
+            logger.LogInformation("Email delivery {DeliveryId} is no longer this sender's; not sending it", delivery.Id);
+            await smtp.DisconnectAsync();
+        }
         catch (SmtpCommandException ex) when ((int)ex.StatusCode >= 500)
         {
             logger.LogWarning("Email delivery {DeliveryId} was refused for good: {Status} {Error}", delivery.Id, (int)ex.StatusCode, ex.Message);
-            await DisconnectQuietlyAsync(smtp);
+            await smtp.DisconnectAsync();
             await store.MarkFailedAsync(attempt.Delivery, notification, ErrorOf(ex), ct);
         }
         catch (Exception ex) when (IsTransient(ex))
         {
             // The in-process retries did not help: wait longer (the next attempt is stored in deliver_at), or give up.
-            await DisconnectQuietlyAsync(smtp);
+            await smtp.DisconnectAsync();
             var error = ErrorOf(ex);
             if (attempt.Delivery.Attempts >= _options.MaxAttempts)
             {
@@ -173,27 +186,29 @@ internal sealed class EmailSender(
     }
 
     /// <summary>
-    /// One try. The "sent" outcome is written first, in a transaction left open while the message goes out, and
-    /// committed right after the server's 250; any failure rolls it back. So a Worker killed while sending leaves the
-    /// delivery queued (its lease runs out and it is sent again), and only a kill between the server's 250 and the
-    /// COMMIT's round trip can send a message twice.
+    /// One try: the message goes out with its hand-over recorded right before the end of its data, and "sent" is recorded on
+    /// the server's 250. When the connection is lost after that byte went out, the server may have the message: it counts
+    /// as sent (unconfirmed) rather than as a failure to try again.
     /// </summary>
     private async Task TrySendAsync(SendAttempt attempt, MimeMessage message, CancellationToken ct)
     {
         // The Message-ID is the provider message id: SMTP servers answer DATA with free text, not a stable id.
         var messageId = message.MessageId ?? EmailMessageFactory.MessageIdOf(attempt.Delivery.Id, _from);
-        await using var sent = await attempt.Store.PrepareSentAsync(attempt.Delivery, attempt.Notification, messageId, ct);
-        if (!sent.Prepared)
+        try
         {
-            // Cancelled since it was claimed: nothing goes out.
-            logger.LogInformation("Email delivery {DeliveryId} is no longer queued; not sending it", attempt.Delivery.Id);
+            await attempt.Smtp.SendAsync(message, c => attempt.Store.MarkHandedOverAsync(attempt.Delivery, c), ct);
+        }
+        catch (Exception ex) when (attempt.Smtp.EndWritten && ex is not SmtpCommandException)
+        {
+            logger.LogWarning("Email delivery {DeliveryId}: the connection was lost after the message went out ({Error}); recording it sent", attempt.Delivery.Id, ErrorOf(ex));
+            await attempt.Smtp.DisconnectAsync();
+            await attempt.Store.MarkSentAsync(attempt.Delivery, attempt.Notification, messageId,
+                $"(unconfirmed: the connection was lost after the message went out, before the server answered: {ErrorOf(ex)}; not sent again)", CancellationToken.None);
             return;
         }
 
-        await SendOverAsync(attempt.Smtp, message, ct);
         // Not cancellable: the server has the message, so the outcome must be recorded.
-        await sent.CommitAsync(CancellationToken.None);
-        DeliveryTelemetry.RecordSent(attempt.Delivery.Channel, attempt.Notification.CreatedAt, clock.GetUtcNow());
+        await attempt.Store.MarkSentAsync(attempt.Delivery, attempt.Notification, messageId, null, CancellationToken.None);
     }
 
     /// <summary>A failed try the retry pipeline will try again: counted as an attempt with its own <c>attempt_failed</c> event.</summary>
@@ -204,7 +219,7 @@ internal sealed class EmailSender(
             return;
         }
 
-        await DisconnectQuietlyAsync(attempt.Smtp);
+        await attempt.Smtp.DisconnectAsync();
         logger.LogInformation("Email delivery {DeliveryId} failed transiently ({Error}); retrying in {Delay} ms",
             attempt.Delivery.Id, ErrorOf(ex), (int)args.RetryDelay.TotalMilliseconds);
         attempt.Delivery = await attempt.Store.RecordRetryAsync(attempt.Delivery, attempt.Notification, ErrorOf(ex), args.RetryDelay, args.Context.CancellationToken);
@@ -248,36 +263,12 @@ internal sealed class EmailSender(
     }
 
     /// <summary>What one send carries through the retry pipeline; <see cref="Delivery"/> follows the attempts counted.</summary>
-    private sealed class SendAttempt(SendingStore store, ClaimedDelivery delivery, Notification notification, SmtpClient smtp)
+    private sealed class SendAttempt(SendingStore store, ClaimedDelivery delivery, Notification notification, SmtpConnection smtp)
     {
         public SendingStore Store { get; } = store;
         public ClaimedDelivery Delivery { get; set; } = delivery;
         public Notification Notification { get; } = notification;
-        public SmtpClient Smtp { get; } = smtp;
-    }
-
-    /// <summary>
-    /// Sends over the open connection, connecting first if needed. A reused connection the server has dropped while
-    /// idle fails at once; that is retried once on a fresh connection rather than counted as a failed attempt.
-    /// </summary>
-    private async Task SendOverAsync(SmtpClient smtp, MimeMessage message, CancellationToken ct)
-    {
-        var reused = smtp.IsConnected;
-        if (!reused)
-        {
-            await smtp.ConnectAsync(server.Host, server.Port, SecureSocketOptions.None, ct);
-        }
-
-        try
-        {
-            await smtp.SendAsync(message, ct);
-        }
-        catch (Exception ex) when (reused && ex is ServiceNotConnectedException or IOException or SmtpProtocolException)
-        {
-            await DisconnectQuietlyAsync(smtp);
-            await smtp.ConnectAsync(server.Host, server.Port, SecureSocketOptions.None, ct);
-            await smtp.SendAsync(message, ct);
-        }
+        public SmtpConnection Smtp { get; } = smtp;
     }
 
     /// <summary>
@@ -291,23 +282,5 @@ internal sealed class EmailSender(
         var exponential = _options.BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, rounds - 1));
         var capped = Math.Min(exponential, _options.MaxBackoff.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-    }
-
-    private static async Task DisconnectQuietlyAsync(SmtpClient smtp)
-    {
-        if (!smtp.IsConnected)
-        {
-            return;
-        }
-
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await smtp.DisconnectAsync(true, timeout.Token);
-        }
-        catch (Exception)
-        {
-            // Already broken; the next send connects afresh.
-        }
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Notify.Modules.Abstractions;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
@@ -11,7 +10,7 @@ namespace Notify.Modules.Delivery.Sending;
 /// <summary>A delivery a sender claimed: what it needs to build and send the message.</summary>
 internal sealed record ClaimedDelivery(
     Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts,
-    string? TraceParent = null);
+    string? TraceParent, DateTimeOffset LeasedUntil, DateTimeOffset? HandedOverAt);
 
 /// <summary>
 /// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
@@ -41,7 +40,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             UPDATE delivery.deliveries d
             SET attempts = d.attempts + 1, leased_until = @leasedUntil, updated_at = @now
             FROM due WHERE d.id = due.id AND d.created_at = due.created_at
-            RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts, d.trace_parent
+            RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts, d.trace_parent,
+                d.leased_until, d.handed_over_at
             """);
         command.Parameters.AddWithValue("channel", channel);
         command.Parameters.AddWithValue("now", now);
@@ -54,60 +54,70 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             claimed.Add(new ClaimedDelivery(
                 reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetString(4),
                 reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt32(7),
-                reader.IsDBNull(8) ? null : reader.GetString(8)));
+                reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetFieldValue<DateTimeOffset>(9),
+                reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10)));
         }
 
         return claimed;
     }
 
     /// <summary>
-    /// Writes the "sent" outcome (delivery sent with the provider's message id, a <c>sent</c> event, the notification
-    /// moved to sent) in a transaction it leaves open: the caller sends the
-    /// message and then commits, or disposes to roll back. Not prepared when the delivery is no longer queued
-    /// (cancelled since the claim): then nothing is to be sent.
+    /// Records that the message is about to be let go to the provider (see <see cref="ChannelDelivery.HandedOverAt"/>):
+    /// committed on its own, right before. False when the delivery is no longer this claim's — cancelled, or its lease ran
+    /// out and another sender claimed it — and then it must not go out.
     /// </summary>
-    public async Task<PreparedSend> PrepareSentAsync(ClaimedDelivery delivery, Notification notification, string providerMessageId, CancellationToken ct)
+    public async Task<bool> MarkHandedOverAsync(ClaimedDelivery delivery, CancellationToken ct)
     {
-        var transaction = await db.Database.BeginTransactionAsync(ct);
-        try
-        {
-            // The delivery and its notification move to sent in one statement (one round trip); the notification only
-            // when the delivery did, and only forward (as NotificationStore.AdvanceAsync).
-            var now = clock.GetUtcNow();
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-            var updated = (await db.Database.SqlQueryRaw<int>(
-                $$"""
-                WITH sent AS (
-                    UPDATE delivery.deliveries SET status = {0}, provider_message_id = {1},
-                        attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}
-                    WHERE id = {4} AND created_at = {5} AND status = {6}
-                    RETURNING id),
-                advanced AS (
-                    UPDATE delivery.notifications SET status = {7}, updated_at = {3}
-                    WHERE id = {8} AND created_at = {9} AND tenant_id = {10} AND {{NotificationStatus.RankSql}} < {11}
-                      AND EXISTS (SELECT 1 FROM sent))
-                SELECT count(*)::int AS "Value" FROM sent
-                """,
-                DeliveryStatus.Sent, providerMessageId, delivery.Attempts, now, delivery.Id, delivery.CreatedAt, DeliveryStatus.Queued,
-                NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent))
-                .ToListAsync(ct)).Single();
-#pragma warning restore EF1002
-            if (updated == 0)
-            {
-                await transaction.DisposeAsync();
-                return new PreparedSend(null, db);
-            }
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE delivery.deliveries SET handed_over_at = @now
+            WHERE id = @id AND created_at = @createdAt AND status = '{DeliveryStatus.Queued}' AND leased_until = @leasedUntil
+            """);
+        command.Parameters.AddWithValue("now", clock.GetUtcNow());
+        command.Parameters.AddWithValue("id", delivery.Id);
+        command.Parameters.AddWithValue("createdAt", delivery.CreatedAt);
+        command.Parameters.AddWithValue("leasedUntil", delivery.LeasedUntil);
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
 
-            db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, providerMessageId, delivery.Channel, delivery.Id));
-            await db.SaveChangesAsync(ct);
-            return new PreparedSend(transaction, db);
-        }
-        catch
+    /// <summary>
+    /// Records the "sent" outcome: the delivery sent with the provider's message id, a <c>sent</c> event (with
+    /// <paramref name="detail"/> when there is more to say than the id), the notification moved to sent. False when the
+    /// delivery was no longer queued.
+    /// </summary>
+    public async Task<bool> MarkSentAsync(ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // The delivery and its notification move to sent in one statement (one round trip); the notification only
+        // when the delivery did, and only forward (as NotificationStore.AdvanceAsync).
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+        var updated = (await db.Database.SqlQueryRaw<int>(
+            $$"""
+            WITH sent AS (
+                UPDATE delivery.deliveries SET status = {0}, provider_message_id = {1},
+                    attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}
+                WHERE id = {4} AND created_at = {5} AND status = {6}
+                RETURNING id),
+            advanced AS (
+                UPDATE delivery.notifications SET status = {7}, updated_at = {3}
+                WHERE id = {8} AND created_at = {9} AND tenant_id = {10} AND {{NotificationStatus.RankSql}} < {11}
+                  AND EXISTS (SELECT 1 FROM sent))
+            SELECT count(*)::int AS "Value" FROM sent
+            """,
+            DeliveryStatus.Sent, providerMessageId, delivery.Attempts, now, delivery.Id, delivery.CreatedAt, DeliveryStatus.Queued,
+            NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent))
+            .ToListAsync(ct)).Single();
+#pragma warning restore EF1002
+        if (updated == 0)
         {
-            db.ChangeTracker.Clear();
-            await transaction.DisposeAsync();
-            throw;
+            return false;
         }
+
+        db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, detail is null ? providerMessageId : $"{providerMessageId} {detail}", delivery.Channel, delivery.Id));
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        DeliveryTelemetry.RecordSent(delivery.Channel, notification.CreatedAt, now);
+        return true;
     }
 
     /// <summary>
@@ -118,7 +128,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE delivery.deliveries SET attempts = {delivery.Attempts + 1}, last_error = {Truncate(error)}, updated_at = {clock.GetUtcNow()}
+            UPDATE delivery.deliveries SET attempts = {delivery.Attempts + 1}, handed_over_at = NULL, last_error = {Truncate(error)}, updated_at = {clock.GetUtcNow()}
             WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
             """, ct);
         if (updated == 1)
@@ -137,7 +147,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE delivery.deliveries SET deliver_at = {retryAt}, leased_until = NULL, last_error = {Truncate(error)},
+            UPDATE delivery.deliveries SET deliver_at = {retryAt}, leased_until = NULL, handed_over_at = NULL, last_error = {Truncate(error)},
                 updated_at = {clock.GetUtcNow()}
             WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
             """, ct);
@@ -159,7 +169,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE delivery.deliveries SET status = {DeliveryStatus.Failed}, leased_until = NULL, last_error = {Truncate(error)},
+            UPDATE delivery.deliveries SET status = {DeliveryStatus.Failed}, leased_until = NULL, handed_over_at = NULL, last_error = {Truncate(error)},
                 updated_at = {clock.GetUtcNow()}
             WHERE id = {delivery.Id} AND created_at = {delivery.CreatedAt} AND status = {DeliveryStatus.Queued}
             """, ct);
@@ -246,38 +256,4 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
-}
-
-/// <summary>
-/// The "sent" outcome of one try, written and not yet committed (<see cref="SendingStore.PrepareSentAsync"/>):
-/// commit once the message is out; dispose without committing to roll it back.
-/// </summary>
-internal sealed class PreparedSend(IDbContextTransaction? transaction, DeliveryDbContext db) : IAsyncDisposable
-{
-    private bool _committed;
-
-    /// <summary>False when the delivery was no longer queued: nothing was written and nothing is to be sent.</summary>
-    public bool Prepared => transaction is not null;
-
-    public async Task CommitAsync(CancellationToken ct)
-    {
-        await transaction!.CommitAsync(ct);
-        _committed = true;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (transaction is null)
-        {
-            return;
-        }
-
-        if (!_committed)
-        {
-            // Rolled back: the events added for it were never stored.
-            db.ChangeTracker.Clear();
-        }
-
-        await transaction.DisposeAsync();
-    }
 }

@@ -126,6 +126,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deliver_at");
 
+                    b.Property<DateTimeOffset?>("HandedOverAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("handed_over_at");
+
                     b.Property<string>("LastError")
                         .HasMaxLength(2000)
                         .HasColumnType("character varying(2000)")

@@ -37,8 +37,9 @@ internal sealed class CancelNotificationEndpoint(NotificationStore store, ITenan
             notification = await store.FindAsync(tenant.TenantId, req.Id, ct) ?? notification;
             if (notification.Status != NotificationStatus.Cancelled)
             {
-                await Send.ResultAsync(ProblemResults.Conflict(
-                    $"Notification '{req.Id}' cannot be cancelled: it is already {notification.Status} (since {notification.UpdatedAt:O})."));
+                await Send.ResultAsync(ProblemResults.Conflict(NotificationStatus.IsCancellable(notification.Status)
+                    ? $"Notification '{req.Id}' cannot be cancelled: one of its messages is already being handed to the provider."
+                    : $"Notification '{req.Id}' cannot be cancelled: it is already {notification.Status} (since {notification.UpdatedAt:O})."));
                 return;
             }
         }
