@@ -36,9 +36,12 @@ var worker = builder.AddProject<Projects.Notify_Worker>("worker")
 
 if (builder.ExecutionContext.IsRunMode)
 {
-    // Development: webhook receivers on localhost are allowed (SSRF protection stays on in deployments).
+    // Development: webhook receivers and providers on localhost are allowed (SSRF protection stays on in deployments),
+    // and a channel with no provider configured goes to the development sink, so everything runs with no credentials.
     api.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true");
-    worker.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true");
+    worker.WithEnvironment("Notify__Webhooks__AllowPrivateAddresses", "true")
+        .WithEnvironment("Notify__Providers__AllowPrivateAddresses", "true")
+        .WithEnvironment("Notify__Providers__DevelopmentSink", "true");
     builder.LogResourceStates();
     StartupBanner.PrintWhenReady(builder, infra, api, GeneratedSecrets.Value(builder, GeneratedSecrets.BootstrapAdminKey));
 }

@@ -10,10 +10,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Notify.Modules.Abstractions.Modules;
+using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Webhooks;
 using Notify.Modules.Webhooks.Data;
 using Notify.Modules.Webhooks.Domain;
-using Notify.Modules.Webhooks.Signing;
 using Notify.Testing;
 using Npgsql;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Webhooks.Domain;
 using Notify.Modules.Webhooks.Safety;
 

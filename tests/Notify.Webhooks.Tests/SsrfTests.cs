@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions.Http;
+using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Webhooks.Domain;
-using Notify.Modules.Webhooks.Signing;
 using Notify.Testing;
 
 namespace Notify.Webhooks.Tests;

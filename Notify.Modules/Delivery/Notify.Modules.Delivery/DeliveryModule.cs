@@ -2,7 +2,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Modules;
@@ -14,6 +17,7 @@ using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.DeadLetters;
 using Notify.Modules.Delivery.Features.SendNotification;
 using Notify.Modules.Delivery.Inbox;
+using Notify.Modules.Delivery.Providers;
 using Notify.Modules.Delivery.Scheduling;
 using Notify.Modules.Delivery.Sending;
 using Notify.Modules.Delivery.Telemetry;
@@ -36,6 +40,8 @@ public sealed class DeliveryModule : IModule
         builder.Services.AddScoped<NotificationStore>();
         builder.Services.AddScoped<SendingStore>();
         builder.Services.AddScoped<DeadLetterStore>();
+        builder.Services.AddScoped<ReceiptProcessor>();
+        AddProviderConfiguration(builder);
         AddInApp(builder, role);
         if (role == HostRole.Worker)
         {
@@ -49,8 +55,37 @@ public sealed class DeliveryModule : IModule
             }
             builder.Services.AddHostedService<QueueLagMonitor>();
             AddEmailSending(builder);
+            AddProviderSending(builder);
             DeliveryJobs.Add(builder.Services);
         }
+    }
+
+    /// <summary>
+    /// Provider accounts, in both hosts: the API manages them, the Worker sends through them. Their credentials are
+    /// encrypted with Data Protection keys kept in the database, so every replica reads what any of them wrote.
+    /// </summary>
+    private static void AddProviderConfiguration(IHostApplicationBuilder builder)
+    {
+        builder.Services.Configure<ProviderOptions>(builder.Configuration.GetSection(ProviderOptions.Section));
+        builder.Services.AddSingleton<DatabaseKeyRepository>();
+        builder.Services.AddDataProtection().SetApplicationName("Notify");
+        builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
+            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = sp.GetRequiredService<DatabaseKeyRepository>()));
+        builder.Services.AddSingleton<ProviderCredentials>();
+    }
+
+    /// <summary>The SMS, push and webhook channels' sender and its provider adapters.</summary>
+    private static void AddProviderSending(IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ProviderHttp>();
+        builder.Services.AddSingleton<ProviderDirectory>();
+        builder.Services.AddSingleton<ProviderResilience>();
+        builder.Services.AddSingleton<ProviderRateLimiter>();
+        builder.Services.AddSingleton<IChannelProvider, SinkProvider>();
+        builder.Services.AddSingleton<IChannelProvider, TwilioSmsProvider>();
+        builder.Services.AddSingleton<IChannelProvider, HttpSmsProvider>();
+        builder.Services.AddSingleton<IChannelProvider, WebhookChannelProvider>();
+        builder.Services.AddHostedService<ProviderSender>();
     }
 
     /// <summary>The in-app channel: the inbox and its live fan-out everywhere, the sender in the Worker (it needs no provider).</summary>

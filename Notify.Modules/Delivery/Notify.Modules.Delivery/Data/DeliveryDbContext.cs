@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Providers;
 
 namespace Notify.Modules.Delivery.Data;
 
@@ -28,6 +29,9 @@ internal sealed class DeliveryDbContext : DbContext
     public DbSet<IdempotencyRecord> IdempotencyKeys => Set<IdempotencyRecord>();
     public DbSet<InboxItem> InboxItems => Set<InboxItem>();
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
+    public DbSet<Provider> Providers => Set<Provider>();
+    public DbSet<SinkMessage> SinkMessages => Set<SinkMessage>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     private readonly Dictionary<Guid, NotificationFacts> _knownNotifications = [];
     private readonly HashSet<Guid> _announcedEvents = [];
@@ -79,7 +83,10 @@ internal sealed class DeliveryDbContext : DbContext
             e.Property(x => x.Content).HasColumnType("jsonb");
             e.Property(x => x.LastError).HasMaxLength(2000);
             e.Property(x => x.TraceParent).HasMaxLength(100);
+            e.Property(x => x.Cost).HasPrecision(12, 6);
             e.HasIndex(x => x.NotificationId);
+            // Receipts name the provider's message id: this finds the delivery (in every month's partition).
+            e.HasIndex(x => x.ProviderMessageId).HasFilter("provider_message_id IS NOT NULL");
         });
 
         modelBuilder.Entity<InboxItem>(e =>
@@ -108,6 +115,34 @@ internal sealed class DeliveryDbContext : DbContext
             e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt });
             // A delivery is parked at most once at a time.
             e.HasIndex(x => x.DeliveryId).IsUnique().HasFilter("status = 'open'");
+        });
+
+        modelBuilder.Entity<Provider>(e =>
+        {
+            e.ToTable("providers");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Channel).HasMaxLength(20);
+            e.Property(x => x.Kind).HasMaxLength(40);
+            e.Property(x => x.Name).HasMaxLength(200);
+            e.Property(x => x.CostPerMessage).HasPrecision(12, 6);
+            e.Property(x => x.Settings).HasColumnType("jsonb");
+            e.HasIndex(x => new { x.TenantId, x.Channel, x.Priority });
+        });
+
+        modelBuilder.Entity<SinkMessage>(e =>
+        {
+            e.ToTable("sink_messages");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Channel).HasMaxLength(20);
+            e.Property(x => x.Address).HasMaxLength(2000);
+            e.Property(x => x.Content).HasColumnType("jsonb");
+            e.HasIndex(x => new { x.TenantId, x.ProviderId, x.Id });
+        });
+
+        modelBuilder.Entity<DataProtectionKey>(e =>
+        {
+            e.ToTable("data_protection_keys");
+            e.HasKey(x => x.Id);
         });
 
         modelBuilder.Entity<NotificationEvent>(e =>

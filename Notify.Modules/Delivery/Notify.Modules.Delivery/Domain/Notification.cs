@@ -60,6 +60,12 @@ internal sealed class ChannelDelivery
     /// </summary>
     public DateTimeOffset? HandedOverAt { get; set; }
 
+    /// <summary>The provider that sent it (null for email over the deployment's SMTP server and for in-app).</summary>
+    public Guid? ProviderId { get; set; }
+
+    /// <summary>What sending it cost, from its provider's cost per message.</summary>
+    public decimal? Cost { get; set; }
+
     /// <summary>The last attempt's error, if it failed.</summary>
     public string? LastError { get; set; }
 

@@ -79,12 +79,26 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
+    /// <summary>The provider answered that it did not take the message: the hand-over is undone, so a crash now does not count it as sent.</summary>
+    public async Task ClearHandOverAsync(ClaimedDelivery delivery, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE delivery.deliveries SET handed_over_at = NULL
+            WHERE id = @id AND created_at = @createdAt AND status = '{DeliveryStatus.Queued}' AND leased_until = @leasedUntil
+            """);
+        command.Parameters.AddWithValue("id", delivery.Id);
+        command.Parameters.AddWithValue("createdAt", delivery.CreatedAt);
+        command.Parameters.AddWithValue("leasedUntil", delivery.LeasedUntil);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>
     /// Records the "sent" outcome: the delivery sent with the provider's message id, a <c>sent</c> event (with
     /// <paramref name="detail"/> when there is more to say than the id), the notification moved to sent. False when the
-    /// delivery was no longer queued.
+    /// delivery was no longer queued. <paramref name="sentBy"/> names the provider account and its cost, when one sent it.
     /// </summary>
-    public async Task<bool> MarkSentAsync(ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct)
+    public async Task<bool> MarkSentAsync(
+        ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct, (Guid Id, decimal? Cost)? sentBy = null)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         // The delivery and its notification move to sent in one statement (one round trip); the notification only
@@ -95,7 +109,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             $$"""
             WITH sent AS (
                 UPDATE delivery.deliveries SET status = {0}, provider_message_id = {1},
-                    attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}
+                    attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}, provider_id = {12}, cost = {13}
                 WHERE id = {4} AND created_at = {5} AND status = {6}
                 RETURNING id),
             advanced AS (
@@ -105,7 +119,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             SELECT count(*)::int AS "Value" FROM sent
             """,
             DeliveryStatus.Sent, providerMessageId, delivery.Attempts, now, delivery.Id, delivery.CreatedAt, DeliveryStatus.Queued,
-            NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent))
+            NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent),
+            new NpgsqlParameter<Guid?>("provider", sentBy?.Id), new NpgsqlParameter<decimal?>("cost", sentBy?.Cost))
             .ToListAsync(ct)).Single();
 #pragma warning restore EF1002
         if (updated == 0)

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Webhooks.Safety;
-using Notify.Modules.Webhooks.Signing;
 
 namespace Notify.Modules.Webhooks.Dispatch;
 

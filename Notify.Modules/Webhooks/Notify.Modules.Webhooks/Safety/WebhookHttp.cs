@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Options;
+using Notify.Modules.Abstractions.Http;
 
 namespace Notify.Modules.Webhooks.Safety;
 
@@ -35,33 +35,8 @@ internal sealed class WebhookHttp : IDisposable
 
     public HttpClient Client { get; }
 
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowed = _allowPrivate ? addresses : addresses.Where(a => !AddressGuard.IsForbidden(a)).ToArray();
-        if (allowed.Length == 0)
-        {
-            throw new WebhookAddressRefusedException(
-                $"Refused to connect: {host} resolves to {string.Join(", ", addresses.Select(a => a.ToString()))}, which webhooks may not reach (SSRF protection).");
-        }
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            // Connect to the checked addresses only, never to a name that could resolve differently.
-            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
+        AddressGuard.ConnectAsync(context, _allowPrivate, "webhooks", cancellationToken);
 
     public void Dispose() => Client.Dispose();
 }
-
-/// <summary>A connection refused by SSRF protection at send time.</summary>
-internal sealed class WebhookAddressRefusedException(string message) : IOException(message);

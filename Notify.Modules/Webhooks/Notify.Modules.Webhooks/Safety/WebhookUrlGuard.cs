@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
+using Notify.Modules.Abstractions.Http;
 
 namespace Notify.Modules.Webhooks.Safety;
 

@@ -122,6 +122,11 @@ namespace Notify.Modules.Delivery.Data.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("content");
 
+                    b.Property<decimal?>("Cost")
+                        .HasPrecision(12, 6)
+                        .HasColumnType("numeric(12,6)")
+                        .HasColumnName("cost");
+
                     b.Property<DateTimeOffset?>("DeliverAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deliver_at");
@@ -146,6 +151,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
                     b.Property<short>("Priority")
                         .HasColumnType("smallint")
                         .HasColumnName("priority");
+
+                    b.Property<Guid?>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
 
                     b.Property<string>("ProviderMessageId")
                         .HasMaxLength(500)
@@ -176,6 +185,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
 
                     b.HasIndex("NotificationId")
                         .HasDatabaseName("ix_deliveries_notification_id");
+
+                    b.HasIndex("ProviderMessageId")
+                        .HasDatabaseName("ix_deliveries_provider_message_id")
+                        .HasFilter("provider_message_id IS NOT NULL");
 
                     b.ToTable("deliveries", "delivery");
                 });
@@ -505,6 +518,166 @@ namespace Notify.Modules.Delivery.Data.Migrations
                         .HasDatabaseName("ix_notification_events_notification_id");
 
                     b.ToTable("notification_events", "delivery");
+                });
+
+            modelBuilder.Entity("Notify.Modules.Delivery.Providers.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id")
+                        .HasName("pk_data_protection_keys");
+
+                    b.ToTable("data_protection_keys", "delivery");
+                });
+
+            modelBuilder.Entity("Notify.Modules.Delivery.Providers.Provider", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("BreakSeconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("break_seconds");
+
+                    b.Property<int>("BreakerFailures")
+                        .HasColumnType("integer")
+                        .HasColumnName("breaker_failures");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("channel");
+
+                    b.Property<decimal?>("CostPerMessage")
+                        .HasPrecision(12, 6)
+                        .HasColumnType("numeric(12,6)")
+                        .HasColumnName("cost_per_message");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<int>("Priority")
+                        .HasColumnType("integer")
+                        .HasColumnName("priority");
+
+                    b.Property<string>("ProtectedCredentials")
+                        .HasColumnType("text")
+                        .HasColumnName("protected_credentials");
+
+                    b.Property<int?>("RatePerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("rate_per_minute");
+
+                    b.Property<int?>("RatePerSecond")
+                        .HasColumnType("integer")
+                        .HasColumnName("rate_per_second");
+
+                    b.Property<string>("Settings")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("settings");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<int>("TimeoutMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("timeout_ms");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_providers");
+
+                    b.HasIndex("TenantId", "Channel", "Priority")
+                        .HasDatabaseName("ix_providers_tenant_id_channel_priority");
+
+                    b.ToTable("providers", "delivery");
+                });
+
+            modelBuilder.Entity("Notify.Modules.Delivery.Providers.SinkMessage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Address")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("address");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("channel");
+
+                    b.Property<string>("Content")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("content");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("DeliveryId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<Guid>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_sink_messages");
+
+                    b.HasIndex("TenantId", "ProviderId", "Id")
+                        .HasDatabaseName("ix_sink_messages_tenant_id_provider_id_id");
+
+                    b.ToTable("sink_messages", "delivery");
                 });
 #pragma warning restore 612, 618
         }

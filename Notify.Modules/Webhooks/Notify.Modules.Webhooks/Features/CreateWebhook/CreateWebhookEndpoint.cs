@@ -1,12 +1,12 @@
 using FastEndpoints;
 using FluentValidation;
 using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Webhooks.Data;
 using Notify.Modules.Webhooks.Domain;
 using Notify.Modules.Webhooks.Safety;
-using Notify.Modules.Webhooks.Signing;
 
 namespace Notify.Modules.Webhooks.Features.CreateWebhook;
 

@@ -1,9 +1,9 @@
 using FastEndpoints;
 using Microsoft.Extensions.Options;
+using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Webhooks.Data;
-using Notify.Modules.Webhooks.Signing;
 
 namespace Notify.Modules.Webhooks.Features.RotateWebhookSecret;
 

@@ -1,14 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Notify.Modules.Webhooks.Signing;
+namespace Notify.Modules.Abstractions.Security;
 
 /// <summary>
 /// Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
 /// <c>{webhook-id}.{webhook-timestamp}.{body}</c> with the secret's bytes, sent as <c>v1,&lt;base64&gt;</c>;
 /// several signatures (during a secret rotation) are separated by spaces.
 /// </summary>
-internal static class WebhookSigner
+public static class WebhookSigner
 {
     public const string SecretPrefix = "whsec_";
     public const string IdHeader = "webhook-id";

@@ -1,14 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Notify.Modules.Webhooks.Safety;
+namespace Notify.Modules.Abstractions.Http;
 
 /// <summary>
 /// SSRF protection: which addresses a webhook may never reach unless the operator allows private
 /// addresses — loopback, private, link-local (incl. cloud metadata 169.254.169.254 and fd00:ec2::254),
 /// carrier-grade NAT, multicast, reserved, and the same hidden in IPv4-mapped or NAT64 IPv6 addresses.
 /// </summary>
-internal static class AddressGuard
+public static class AddressGuard
 {
     private static readonly (IPAddress Network, int Prefix)[] ForbiddenV4 =
     [
@@ -86,4 +86,37 @@ internal static class AddressGuard
         var mask = (byte)(0xFF << (8 - rest));
         return (address[whole] & mask) == (network[whole] & mask);
     }
+
+    /// <summary>
+    /// A <see cref="SocketsHttpHandler.ConnectCallback"/> that resolves the host, drops the addresses
+    /// <see cref="IsForbidden"/> refuses (unless <paramref name="allowPrivate"/>), and connects to the checked addresses
+    /// only, never to a name that could resolve differently.
+    /// </summary>
+    /// <param name="who">What may not reach the address, for the error ("webhooks").</param>
+    public static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, string who, CancellationToken cancellationToken)
+    {
+        var host = context.DnsEndPoint.Host;
+        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var allowed = allowPrivate ? addresses : addresses.Where(a => !IsForbidden(a)).ToArray();
+        if (allowed.Length == 0)
+        {
+            throw new AddressRefusedException(
+                $"Refused to connect: {host} resolves to {string.Join(", ", addresses.Select(a => a.ToString()))}, which {who} may not reach (SSRF protection).");
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 }
+
+/// <summary>A connection refused by SSRF protection at send time.</summary>
+public sealed class AddressRefusedException(string message) : IOException(message);

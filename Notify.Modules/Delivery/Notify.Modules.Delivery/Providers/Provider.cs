@@ -1,0 +1,92 @@
+namespace Notify.Modules.Delivery.Providers;
+
+/// <summary>
+/// A tenant's account with a provider for one channel. Deliveries of the channel try the enabled providers in priority
+/// order (lowest first), each behind its own timeout, retries, circuit breaker and rate limit.
+/// </summary>
+internal sealed class Provider
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public required string Channel { get; init; }
+
+    /// <summary>The adapter, one of <see cref="ProviderKinds"/>.</summary>
+    public required string Kind { get; init; }
+
+    public required string Name { get; set; }
+
+    /// <summary>Lower goes first.</summary>
+    public int Priority { get; set; }
+
+    public bool Enabled { get; set; }
+
+    /// <summary>At most this many requests in any second, across every Worker (null: no limit).</summary>
+    public int? RatePerSecond { get; set; }
+
+    /// <summary>At most this many requests in any minute, across every Worker (null: no limit).</summary>
+    public int? RatePerMinute { get; set; }
+
+    public int TimeoutMs { get; set; }
+
+    /// <summary>What one message costs through this provider (in the tenant's currency), recorded on each delivery it sends.</summary>
+    public decimal? CostPerMessage { get; set; }
+
+    /// <summary>Circuit breaker: failures (of at least this many calls, half of them failing) that open the circuit…</summary>
+    public int BreakerFailures { get; set; }
+
+    /// <summary>…and how long it stays open before one call is let through to test the provider again.</summary>
+    public int BreakSeconds { get; set; }
+
+    /// <summary>The adapter's settings (base URL, sender number, templates …), as JSON.</summary>
+    public required string Settings { get; set; }
+
+    /// <summary>The credentials as JSON, encrypted with ASP.NET Data Protection (<see cref="ProviderCredentials"/>); never returned.</summary>
+    public string? ProtectedCredentials { get; set; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>The adapters there are, by channel.</summary>
+internal static class ProviderKinds
+{
+    /// <summary>Development sink: records what would be sent (readable through the API) and sends nothing. Any channel.</summary>
+    public const string Sink = "sink";
+
+    /// <summary>SMS through Twilio's Messages API (or anything speaking it).</summary>
+    public const string Twilio = "twilio";
+
+    /// <summary>SMS through any HTTP gateway: URL, method and JSON body from templates.</summary>
+    public const string HttpSms = "http_sms";
+
+    /// <summary>The webhook channel: the rendered body POSTed to the recipient's URL, signed like Notify's webhooks.</summary>
+    public const string Webhook = "webhook";
+
+    public static readonly IReadOnlyDictionary<string, string[]> ByChannel = new Dictionary<string, string[]>
+    {
+        ["sms"] = [Twilio, HttpSms, Sink],
+        ["push"] = [Sink],
+        ["webhook"] = [Webhook, Sink],
+    };
+}
+
+/// <summary>What a development sink provider recorded instead of sending.</summary>
+internal sealed class SinkMessage
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public Guid ProviderId { get; init; }
+    public Guid DeliveryId { get; init; }
+    public required string Channel { get; init; }
+    public string? Address { get; init; }
+    public required string Content { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>A Data Protection key ring entry, kept in the database so every API and Worker replica shares the keys.</summary>
+internal sealed class DataProtectionKey
+{
+    public int Id { get; init; }
+    public string? FriendlyName { get; init; }
+    public required string Xml { get; init; }
+}
