@@ -40,6 +40,9 @@ internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<st
 
     public string Database { get; private set; } = "";
 
+    /// <summary>Extra logging for the API and Worker hosts (a capturing provider, say), applied after the defaults.</summary>
+    public Action<ILoggingBuilder>? Logging { get; init; }
+
     public async Task MigrateAsync()
     {
         Database = await infrastructure.CreateDatabaseAsync("delivery");
@@ -68,6 +71,7 @@ internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<st
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         Configure(builder.Configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        Logging?.Invoke(builder.Logging);
         builder.AddNotifyApi();
         var app = builder.Build();
         app.UseNotifyApi();
@@ -82,6 +86,7 @@ internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<st
         var builder = Host.CreateApplicationBuilder();
         Configure(builder.Configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        Logging?.Invoke(builder.Logging);
         builder.AddNotifyModules(HostRole.Worker, ModuleCatalog.All);
         // An idle node looks for due triggers every IdleWaitTime (30 s by default).
         builder.AddNotifyScheduling(quartz => quartz.ConfigureScheduler(scheduler => scheduler.IdleWaitTime = TimeSpan.FromSeconds(1)));
@@ -140,27 +145,34 @@ internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<st
         return ids[0];
     }
 
-    public async Task<List<(Guid NotificationId, Guid DeliveryId)>> QueueInAppAsync(Guid tenantId, IReadOnlyList<string> userIds, string title, string category = "updates")
+    public Task<List<(Guid NotificationId, Guid DeliveryId)>> QueueInAppAsync(Guid tenantId, IReadOnlyList<string> userIds, string title, string category = "updates") =>
+        QueueAsync(tenantId, Channels.InApp, [.. userIds.Select(u => (u, (string?)null))],
+            new RenderedMessage(Channels.InApp, "en", Title: title, Body: $"Body of {title}", ActionUrl: "https://example.com/orders/A-1"), category);
+
+    /// <summary>
+    /// Stores, per recipient, a notification the planner already handled with one queued delivery on
+    /// <paramref name="channel"/> carrying <paramref name="content"/> — what a sender finds. No outbox event, so no planner runs.
+    /// </summary>
+    public async Task<List<(Guid NotificationId, Guid DeliveryId)>> QueueAsync(
+        Guid tenantId, string channel, IReadOnlyList<(string? UserId, string? Address)> recipients, RenderedMessage content, string category = "updates")
     {
         var ids = new List<(Guid, Guid)>();
         await WithDbAsync(async db =>
         {
-            foreach (var userId in userIds)
+            foreach (var (userId, address) in recipients)
             {
                 var (id, createdAt) = UuidV7.New(TimeProvider.System);
                 db.Notifications.Add(new Notification
                 {
                     Id = id, TenantId = tenantId, TemplateKey = "news", TemplateVersion = 1, Category = category, Priority = "normal",
-                    UserId = userId, Channels = [Channels.InApp], Status = NotificationStatus.Processing, CreatedAt = createdAt, UpdatedAt = createdAt,
+                    UserId = userId, Channels = [channel], Status = NotificationStatus.Processing, CreatedAt = createdAt, UpdatedAt = createdAt,
                     Data = JsonDocument.Parse("""{"orderId":"A-1"}"""),
                 });
                 var delivery = new ChannelDelivery
                 {
-                    Id = Guid.CreateVersion7(), TenantId = tenantId, NotificationId = id, Channel = Channels.InApp, Status = DeliveryStatus.Queued,
-                    Priority = 2, CreatedAt = createdAt, UpdatedAt = createdAt,
-                    Content = JsonSerializer.Serialize(
-                        new RenderedMessage(Channels.InApp, "en", Title: title, Body: $"Body of {title}", ActionUrl: "https://example.com/orders/A-1"),
-                        JsonSerializerOptions.Web),
+                    Id = Guid.CreateVersion7(), TenantId = tenantId, NotificationId = id, Channel = channel, Status = DeliveryStatus.Queued,
+                    Priority = 2, Address = address, CreatedAt = createdAt, UpdatedAt = createdAt,
+                    Content = JsonSerializer.Serialize(content, JsonSerializerOptions.Web),
                 };
                 db.Deliveries.Add(delivery);
                 ids.Add((id, delivery.Id));

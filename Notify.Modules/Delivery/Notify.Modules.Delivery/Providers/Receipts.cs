@@ -96,10 +96,10 @@ internal sealed class ReceiptProcessor(DeliveryDbContext db, NotificationStore s
 #pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
         var moved = await db.Database.ExecuteSqlRawAsync(
             $$"""
-            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}, last_error = {2}
-            WHERE id = {3} AND created_at = {4} AND {{DeliveryStatus.RankSql}} < {5}
+            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
+            WHERE id = {2} AND created_at = {3} AND {{DeliveryStatus.RankSql}} < {4}
             """,
-            [status, clock.GetUtcNow(), (object?)receipt.Detail ?? DBNull.Value, delivery.Id, delivery.CreatedAt, DeliveryStatus.Rank(status)], ct);
+            [status, clock.GetUtcNow(), delivery.Id, delivery.CreatedAt, DeliveryStatus.Rank(status)], ct);
 #pragma warning restore EF1002
         if (moved == 0)
         {

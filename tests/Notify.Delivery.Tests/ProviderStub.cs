@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Notify.Delivery.Tests;
+
+/// <summary>One request a provider stand-in got.</summary>
+internal sealed record StubRequest(string Method, string Path, IHeaderDictionary Headers, string Body, DateTimeOffset At);
+
+/// <summary>
+/// A real HTTP server on a free local port standing in for a provider's API (the adapters are pointed at it by base
+/// URL): it records every request and answers as the test says (status and body; 201 with an id by default).
+/// </summary>
+internal sealed class ProviderStub : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<StubRequest> _received = new();
+
+    private ProviderStub(WebApplication app) => _app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The answer to a request; it may wait or throw to drop the connection.</summary>
+    public Func<StubRequest, Task<(int Status, string Body)>> Respond { get; set; } =
+        _ => Task.FromResult((201, $$"""{"sid":"SM{{Guid.NewGuid():N}}"}"""));
+
+    public IReadOnlyList<StubRequest> Received => [.. _received.OrderBy(r => r.At)];
+
+    public static async Task<ProviderStub> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var stub = new ProviderStub(app);
+        app.Run(stub.HandleAsync);
+        await app.StartAsync();
+        stub.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return stub;
+    }
+
+    public void Answer(int status, string body) => Respond = _ => Task.FromResult((status, body));
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        var body = await reader.ReadToEndAsync();
+        var request = new StubRequest(context.Request.Method, context.Request.Path + context.Request.QueryString,
+            new HeaderDictionary(context.Request.Headers.ToDictionary()), body, DateTimeOffset.UtcNow);
+        var (status, answer) = await Respond(request);
+        _received.Enqueue(request);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(answer);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
