@@ -334,6 +334,84 @@ public sealed class ProviderTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Push_goes_to_each_device_through_FCM_with_an_access_token_from_the_service_accounts_signed_assertion()
+    {
+        using var key = RSA.Create(2048);
+        var account = JsonSerializer.Serialize(new
+        {
+            type = "service_account", project_id = "demo-app", client_email = "notify@demo-app.iam.gserviceaccount.com",
+            private_key = key.ExportPkcs8PrivateKeyPem(), token_uri = $"{_stub.BaseUrl}/token",
+        });
+        var tokensIssued = 0;
+        _stub.Respond = request => Task.FromResult(request.Path switch
+        {
+            "/token" when AssertionValid(HttpUtility.ParseQueryString(request.Body), key, $"{_stub.BaseUrl}/token")
+                => (200, $$"""{"access_token":"ya29.test-{{Interlocked.Increment(ref tokensIssued)}}","expires_in":3600,"token_type":"Bearer"}"""),
+            "/token" => (400, """{"error":"invalid_grant"}"""),
+            "/v1/projects/demo-app/messages:send" when request.Headers.Authorization == "Bearer ya29.test-1"
+                => (200, $$"""{"name":"projects/demo-app/messages/{{Guid.NewGuid():N}}"}"""),
+            _ => (401, """{"error":{"code":401,"status":"UNAUTHENTICATED"}}"""),
+        });
+        await CreateProviderAsync(new { channel = "push", kind = "fcm", name = "FCM", settings = new { baseUrl = _stub.BaseUrl }, credentials = new { serviceAccount = account } });
+        var created = await _client.PostAsJsonAsync("/v1/templates", new
+        {
+            key = "shipped", name = "Shipped", category = "updates", channels = new[] { "push" }, defaultLocale = "en",
+            variables = new object[] { new { name = "order", required = true } },
+            variants = new[] { new { locale = "en", content = new { push = new { title = "Shipped", body = "Order {{ order }} is on its way", data = """{"order":"{{ order }}"}""" } } } },
+        });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        Assert.True((await _client.PostAsync("/v1/templates/shipped/publish", null)).IsSuccessStatusCode);
+        Assert.True((await _client.PutAsJsonAsync("/v1/users/pat", new { email = "pat@example.com" })).IsSuccessStatusCode);
+        foreach (var token in new[] { "fcm-token-phone", "fcm-token-tablet" })
+        {
+            var device = await _client.PostAsJsonAsync("/v1/users/pat/devices", new { kind = "fcm", token });
+            Assert.True(device.IsSuccessStatusCode, await device.Content.ReadAsStringAsync());
+        }
+
+        await _hosts.StartWorkerAsync();
+        var sent = await _client.PostAsJsonAsync("/v1/notifications", new { templateKey = "shipped", recipients = new[] { new { userId = "pat" } }, data = new { order = "A-7" } });
+        Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        var id = (await sent.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("notifications")[0].GetProperty("id").GetGuid();
+        await WaitForNotificationAsync(id, "sent");
+        // One delivery per device; the notification is sent with the first, so wait for both.
+        var deliveries = await _hosts.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.NotificationId == id).ToListAsync());
+        Assert.Equal(2, deliveries.Count);
+        foreach (var delivery in deliveries)
+        {
+            await WaitForDeliveryAsync(delivery.Id, DeliveryStatus.Sent);
+        }
+
+        var messages = _stub.Received.Where(r => r.Path.EndsWith(":send", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, messages.Count);
+        Assert.Equal(1, Volatile.Read(ref tokensIssued)); // one token for both messages
+        var bodies = messages.Select(m => JsonDocument.Parse(m.Body).RootElement.GetProperty("message")).ToList();
+        Assert.Equal(["fcm-token-phone", "fcm-token-tablet"], bodies.Select(b => b.GetProperty("token").GetString()).Order());
+        Assert.All(bodies, b =>
+        {
+            Assert.Equal("Order A-7 is on its way", b.GetProperty("notification").GetProperty("body").GetString());
+            Assert.Equal("A-7", b.GetProperty("data").GetProperty("order").GetString());
+        });
+    }
+
+    /// <summary>What Google's token endpoint checks: an RS256 JWT from the service account, for the messaging scope, to this endpoint.</summary>
+    private static bool AssertionValid(System.Collections.Specialized.NameValueCollection form, RSA key, string audience)
+    {
+        if (form["grant_type"] != "urn:ietf:params:oauth:grant-type:jwt-bearer" || form["assertion"]?.Split('.') is not [var header, var claims, var signature])
+        {
+            return false;
+        }
+
+        static byte[] Decode(string part) => Convert.FromBase64String(part.Replace('-', '+').Replace('_', '/').PadRight((part.Length + 3) / 4 * 4, '='));
+        var signed = key.VerifyData(Encoding.ASCII.GetBytes($"{header}.{claims}"), Decode(signature), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var payload = JsonDocument.Parse(Decode(claims)).RootElement;
+        return signed && JsonDocument.Parse(Decode(header)).RootElement.GetProperty("alg").GetString() == "RS256"
+            && payload.GetProperty("iss").GetString() == "notify@demo-app.iam.gserviceaccount.com"
+            && payload.GetProperty("aud").GetString() == audience
+            && payload.GetProperty("scope").GetString() == "https://www.googleapis.com/auth/firebase.messaging"
+            && payload.GetProperty("exp").GetInt64() > DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    }
+
     private object Twilio(string name, string token, decimal? cost = null, int priority = 0, int breakerFailures = 5, int breakSeconds = 30,
         int? ratePerSecond = null, string? baseUrl = null, int timeoutMs = 10_000) => new
     {

@@ -85,6 +85,7 @@ public sealed class DeliveryModule : IModule
         builder.Services.AddSingleton<IChannelProvider, TwilioSmsProvider>();
         builder.Services.AddSingleton<IChannelProvider, HttpSmsProvider>();
         builder.Services.AddSingleton<IChannelProvider, WebhookChannelProvider>();
+        builder.Services.AddSingleton<IChannelProvider, FcmProvider>();
         builder.Services.AddHostedService<ProviderSender>();
     }
 

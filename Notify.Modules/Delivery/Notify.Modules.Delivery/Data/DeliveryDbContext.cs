@@ -84,6 +84,7 @@ internal sealed class DeliveryDbContext : DbContext
             e.Property(x => x.LastError).HasMaxLength(2000);
             e.Property(x => x.TraceParent).HasMaxLength(100);
             e.Property(x => x.Cost).HasPrecision(12, 6);
+            e.Property(x => x.Device).HasColumnType("jsonb");
             e.HasIndex(x => x.NotificationId);
             // Receipts name the provider's message id: this finds the delivery (in every month's partition).
             e.HasIndex(x => x.ProviderMessageId).HasFilter("provider_message_id IS NOT NULL");

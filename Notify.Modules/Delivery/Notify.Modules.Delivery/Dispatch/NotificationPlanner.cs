@@ -94,24 +94,39 @@ internal sealed class NotificationPlanner(
                 continue;
             }
 
-            var now = clock.GetUtcNow();
-            var delivery = new ChannelDelivery
+            // Push goes to each of the recipient's devices; every other channel to its one address.
+            var targets = channel.Channel == Channels.Push
+                ? channel.Devices.Select(d => (Address: (string?)d.Token, Device: (string?)JsonSerializer.Serialize(d, JsonSerializerOptions.Web))).ToList()
+                : [(channel.Address, null)];
+            if (targets.Count == 0)
             {
-                Id = Ids.New(clock),
-                TenantId = notification.TenantId,
-                NotificationId = notification.Id,
-                Channel = channel.Channel,
-                Priority = (short)priority,
-                Status = DeliveryStatus.Queued,
-                Address = channel.Address,
-                DeliverAt = channel.Digest?.NextAt ?? channel.DeliverAt,
-                Content = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
-                TraceParent = System.Diagnostics.Activity.Current?.Id,
-                CreatedAt = now,
-                UpdatedAt = now,
-            };
-            db.Deliveries.Add(delivery);
-            db.Events.Add(store.NewEvent(notification, TimelineEvents.Queued, QueuedDetail(channel), delivery.Channel, delivery.Id));
+                db.Events.Add(store.NewEvent(notification, TimelineEvents.ChannelSkipped, "no_push_device: the recipient has no push device registered.", channel.Channel));
+                continue;
+            }
+
+            foreach (var (address, device) in targets)
+            {
+                var now = clock.GetUtcNow();
+                var delivery = new ChannelDelivery
+                {
+                    Id = Ids.New(clock),
+                    TenantId = notification.TenantId,
+                    NotificationId = notification.Id,
+                    Channel = channel.Channel,
+                    Priority = (short)priority,
+                    Status = DeliveryStatus.Queued,
+                    Address = address,
+                    Device = device,
+                    DeliverAt = channel.Digest?.NextAt ?? channel.DeliverAt,
+                    Content = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
+                    TraceParent = System.Diagnostics.Activity.Current?.Id,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                };
+                db.Deliveries.Add(delivery);
+                db.Events.Add(store.NewEvent(notification, TimelineEvents.Queued, QueuedDetail(channel), delivery.Channel, delivery.Id));
+            }
+
             queued++;
         }
 

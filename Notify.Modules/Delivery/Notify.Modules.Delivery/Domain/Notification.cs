@@ -46,6 +46,9 @@ internal sealed class ChannelDelivery
     public string? Address { get; init; }
     public string? ProviderMessageId { get; set; }
 
+    /// <summary>Push: the device it goes to (the Preferences contract's PushDevice as JSON: kind, token, web push keys); one delivery per device.</summary>
+    public string? Device { get; init; }
+
     /// <summary>When it may go out (quiet hours, work hours, scheduled sends); null for now.</summary>
     public DateTimeOffset? DeliverAt { get; init; }
 

@@ -59,15 +59,21 @@ internal static class ProviderKinds
     /// <summary>SMS through any HTTP gateway: URL, method and JSON body from templates.</summary>
     public const string HttpSms = "http_sms";
 
+    /// <summary>Push to Android, iOS and web apps through Firebase Cloud Messaging's HTTP v1 API (service-account OAuth).</summary>
+    public const string Fcm = "fcm";
+
     /// <summary>The webhook channel: the rendered body POSTed to the recipient's URL, signed like Notify's webhooks.</summary>
     public const string Webhook = "webhook";
 
     public static readonly IReadOnlyDictionary<string, string[]> ByChannel = new Dictionary<string, string[]>
     {
         ["sms"] = [Twilio, HttpSms, Sink],
-        ["push"] = [Sink],
+        ["push"] = [Fcm, Sink],
         ["webhook"] = [Webhook, Sink],
     };
+
+    /// <summary>Whether a provider of <paramref name="kind"/> can reach a push device of <paramref name="deviceKind"/> (the sink takes any).</summary>
+    public static bool Serves(string kind, string? deviceKind) => kind == Sink || deviceKind is null || kind == deviceKind;
 }
 
 /// <summary>What a development sink provider recorded instead of sending.</summary>

@@ -113,10 +113,13 @@ internal sealed class ProviderSender(
             return;
         }
 
-        var chain = await directory.ChainAsync(delivery.TenantId, delivery.Channel, ct);
+        // A push device is reached only by providers of its kind (an FCM token by FCM).
+        var deviceKind = delivery.Device is null ? null : JsonDocument.Parse(delivery.Device).RootElement.GetProperty("kind").GetString();
+        var chain = (await directory.ChainAsync(delivery.TenantId, delivery.Channel, ct)).Where(p => ProviderKinds.Serves(p.Config.Kind, deviceKind)).ToList();
         if (chain.Count == 0)
         {
-            await store.MarkFailedAsync(delivery, notification, $"No enabled provider is configured for the {delivery.Channel} channel.", ct);
+            var what = deviceKind is null ? $"the {delivery.Channel} channel" : $"{deviceKind} push devices";
+            await store.MarkFailedAsync(delivery, notification, $"No enabled provider is configured for {what}.", ct);
             return;
         }
 

@@ -10,7 +10,7 @@ namespace Notify.Modules.Delivery.Sending;
 /// <summary>A delivery a sender claimed: what it needs to build and send the message.</summary>
 internal sealed record ClaimedDelivery(
     Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts,
-    string? TraceParent, DateTimeOffset LeasedUntil, DateTimeOffset? HandedOverAt);
+    string? TraceParent, DateTimeOffset LeasedUntil, DateTimeOffset? HandedOverAt, string? Device = null);
 
 /// <summary>
 /// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
@@ -41,7 +41,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             SET attempts = d.attempts + 1, leased_until = @leasedUntil, updated_at = @now
             FROM due WHERE d.id = due.id AND d.created_at = due.created_at
             RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts, d.trace_parent,
-                d.leased_until, d.handed_over_at
+                d.leased_until, d.handed_over_at, d.device
             """);
         command.Parameters.AddWithValue("channel", channel);
         command.Parameters.AddWithValue("now", now);
@@ -55,7 +55,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
                 reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetString(4),
                 reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt32(7),
                 reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetFieldValue<DateTimeOffset>(9),
-                reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10)));
+                reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10), reader.IsDBNull(11) ? null : reader.GetString(11)));
         }
 
         return claimed;

@@ -131,6 +131,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deliver_at");
 
+                    b.Property<string>("Device")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("device");
+
                     b.Property<DateTimeOffset?>("HandedOverAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("handed_over_at");

@@ -17,7 +17,7 @@ public sealed record CreateProviderRequest
     /// <summary>sms, push or webhook (email goes through the deployment's SMTP server).</summary>
     public string Channel { get; init; } = "";
 
-    /// <summary>twilio or http_sms (sms), webhook (webhook), sink (any: records instead of sending).</summary>
+    /// <summary>twilio or http_sms (sms), fcm (push), webhook (webhook), sink (any: records instead of sending).</summary>
     public string Kind { get; init; } = "";
 
     public string Name { get; init; } = "";
@@ -44,7 +44,7 @@ public sealed record CreateProviderRequest
     /// <summary>The adapter's settings: twilio {baseUrl?, from | messagingServiceSid, statusCallback?}; http_sms {url, method?, body?, messageIdField?}.</summary>
     public JsonElement? Settings { get; init; }
 
-    /// <summary>twilio {accountSid, authToken}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
+    /// <summary>twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
     public Dictionary<string, string>? Credentials { get; init; }
 }
 
@@ -133,6 +133,13 @@ internal static class ProviderRules
                 }
 
                 break;
+            case ProviderKinds.Fcm:
+                if (!credentials.TryGetValue("serviceAccount", out var account) || !IsServiceAccount(account))
+                {
+                    problems.Add("credentials.serviceAccount is required for an fcm provider: the service account's JSON key (project_id, client_email, private_key).");
+                }
+
+                break;
             case ProviderKinds.Webhook:
                 if (!credentials.TryGetValue("secret", out var secret) || !IsSecret(secret))
                 {
@@ -143,6 +150,20 @@ internal static class ProviderRules
         }
 
         return problems;
+    }
+
+    private static bool IsServiceAccount(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return new[] { "project_id", "client_email", "private_key" }.All(p =>
+                document.RootElement.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static bool IsHttpUrl(string value) => Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
