@@ -21,6 +21,7 @@ using Notify.Modules.Delivery.Providers;
 using Notify.Modules.Delivery.Scheduling;
 using Notify.Modules.Delivery.Sending;
 using Notify.Modules.Delivery.Telemetry;
+using Notify.Modules.Delivery.Tracking;
 
 namespace Notify.Modules.Delivery;
 
@@ -43,6 +44,9 @@ public sealed class DeliveryModule : IModule
         builder.Services.AddScoped<ReceiptProcessor>();
         AddProviderConfiguration(builder);
         AddInApp(builder, role);
+        // Both sides: the Worker writes tracked links into emails, the API answers them.
+        builder.Services.AddSingleton<EmailTracking>();
+        builder.Services.AddScoped<TrackingStore>();
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();

@@ -55,8 +55,21 @@ public sealed class SignedTokens
 
         var encoded = token![..dot];
         Span<byte> signature = stackalloc byte[32];
-        if (!Base64Url.TryDecodeFromChars(token.AsSpan(dot + 1), signature, out var written) || written != 32
-            || !CryptographicOperations.FixedTimeEquals(signature, Sign(purpose, encoded)))
+        int written;
+        try
+        {
+            // TryDecode returns false only for a short destination; characters outside base64url throw.
+            if (!Base64Url.TryDecodeFromChars(token.AsSpan(dot + 1), signature, out written))
+            {
+                return TokenResult<T>.Fail(TokenFailure.Invalid);
+            }
+        }
+        catch (FormatException)
+        {
+            return TokenResult<T>.Fail(TokenFailure.Invalid);
+        }
+
+        if (written != 32 || !CryptographicOperations.FixedTimeEquals(signature, Sign(purpose, encoded)))
         {
             return TokenResult<T>.Fail(TokenFailure.Invalid);
         }

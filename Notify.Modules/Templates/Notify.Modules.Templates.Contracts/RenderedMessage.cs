@@ -10,6 +10,10 @@ namespace Notify.Modules.Templates.Contracts;
 /// <param name="Body">Push or in-app body, webhook JSON body.</param>
 /// <param name="Data">Push data (JSON object).</param>
 /// <param name="ActionUrl">In-app action URL.</param>
+/// <param name="Tracking">
+/// Email: whether opens and clicks may be tracked (a pixel, links through signed redirects) — true only when both the
+/// template and the tenant's brand allow it. False for every other channel, and for content rendered before it existed.
+/// </param>
 public sealed record RenderedMessage(
     string Channel,
     string Locale,
@@ -19,4 +23,5 @@ public sealed record RenderedMessage(
     string? Title = null,
     string? Body = null,
     string? Data = null,
-    string? ActionUrl = null);
+    string? ActionUrl = null,
+    bool Tracking = false);

@@ -35,6 +35,8 @@ internal sealed class TemplateService(PublishedTemplateCache cache, TemplateRend
         var message = await rendering.RenderAsync(
             snapshot.Content, snapshot.DefaultLocale, request.Channel, request.Locale, data, request.TimeZone, snapshot.Brand, request.UnsubscribeUrl);
         usage.Record(snapshot.TemplateId);
-        return message;
+        return request.Channel == Channels.Email
+            ? message with { Tracking = !snapshot.Content.TrackingDisabled && snapshot.Brand.EmailTracking }
+            : message;
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Telemetry;
+using Notify.Modules.Delivery.Tracking;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Templates.Contracts;
 using Polly;
@@ -44,6 +45,7 @@ internal sealed class EmailSender(
     IRecipientPreferences preferences,
     SmtpServer server,
     IOptions<EmailOptions> options,
+    EmailTracking tracking,
     TimeProvider clock,
     ILogger<EmailSender> logger) : BackgroundService
 {
@@ -136,7 +138,11 @@ internal sealed class EmailSender(
             var unsubscribe = notification.UserId is { } userId && !MandatoryCategories.Contains(notification.Category)
                 ? preferences.LinksFor(notification.TenantId, userId, notification.Category).Unsubscribe
                 : null;
-            message = EmailMessageFactory.Create(delivery.Id, _from, delivery.Address, content, unsubscribe);
+            // Rewritten per send, not at render time: the links carry this delivery's id, which rendering does not know yet.
+            var tracked = content.Tracking && content.Html is { } html
+                ? content with { Html = tracking.Apply(html, delivery.TenantId, delivery.Id, delivery.CreatedAt) }
+                : content;
+            message = EmailMessageFactory.Create(delivery.Id, _from, delivery.Address, tracked, unsubscribe);
         }
         catch (ParseException ex)
         {

@@ -9,7 +9,7 @@ using StackExchange.Redis;
 
 namespace Notify.Modules.Templates.Caching;
 
-internal sealed record BrandSnapshot(string Name, string? LogoUrl, string PrimaryColor, string? PostalAddress);
+internal sealed record BrandSnapshot(string Name, string? LogoUrl, string PrimaryColor, string? PostalAddress, bool EmailTracking = true);
 
 /// <summary>Everything needed to render a published template without touching the database.</summary>
 internal sealed record PublishedSnapshot(
@@ -111,7 +111,7 @@ internal sealed class PublishedTemplateCache(
     public static BrandSnapshot ToSnapshot(Brand? brand) =>
         brand is null
             ? new BrandSnapshot("Notify", null, Brand.DefaultColor, null)
-            : new BrandSnapshot(brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress);
+            : new BrandSnapshot(brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, brand.EmailTracking);
 
     private sealed record Entry(DateTimeOffset LoadedAt, Lazy<Task<PublishedSnapshot?>> Value);
 }

@@ -1,12 +1,23 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Notify.Modules.Templates.Contracts;
 
 namespace Notify.Modules.Templates.Domain;
 
-/// <summary>What a draft or a version holds: declared variables and per-locale content.</summary>
-internal sealed record TemplateContent(IReadOnlyList<TemplateVariable> Variables, IReadOnlyList<LocaleVariant> Variants)
+/// <summary>
+/// What a draft or a version holds: declared variables, per-locale content, and whether email opens and clicks are
+/// tracked. Tracking is part of the content because it changes what is sent (links and a pixel): like the rest, a
+/// change waits for publishing and a rollback restores it.
+/// </summary>
+/// <param name="TrackingDisabled">
+/// Stored only when true, so content saved before the setting existed keeps its hash (publishing it again is still a no-op).
+/// </param>
+internal sealed record TemplateContent(
+    IReadOnlyList<TemplateVariable> Variables,
+    IReadOnlyList<LocaleVariant> Variants,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool TrackingDisabled = false)
 {
     public static readonly TemplateContent Empty = new([], []);
 
@@ -80,5 +91,8 @@ internal sealed class Brand
     public string? LogoUrl { get; set; }
     public string PrimaryColor { get; set; } = DefaultColor;
     public string? PostalAddress { get; set; }
+
+    /// <summary>The tenant-wide switch for email open and click tracking; a template can only switch it off further.</summary>
+    public bool EmailTracking { get; set; } = true;
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -3,8 +3,8 @@ using Notify.Modules.Templates.Domain;
 
 namespace Notify.Modules.Templates.Features;
 
-/// <summary>The unpublished working copy of a template.</summary>
-public sealed record DraftResponse(IReadOnlyList<TemplateVariable> Variables, IReadOnlyList<LocaleVariant> Variants, DateTimeOffset? UpdatedAt);
+/// <summary>The unpublished working copy of a template; <c>tracking</c>: whether its emails' opens and clicks are tracked once published.</summary>
+public sealed record DraftResponse(IReadOnlyList<TemplateVariable> Variables, IReadOnlyList<LocaleVariant> Variants, DateTimeOffset? UpdatedAt, bool Tracking);
 
 public sealed record TemplateResponse(
     string Key, string Name, string? Description, string Category, IReadOnlyList<string> Channels, string DefaultLocale, bool IsSystem,
@@ -13,7 +13,7 @@ public sealed record TemplateResponse(
 {
     internal static TemplateResponse From(Template t) => new(
         t.Key, t.Name, t.Description, t.Category, t.Channels, t.DefaultLocale, t.IsSystem, t.PublishedVersion, t.PublishedAt,
-        new DraftResponse(t.Draft.Variables, t.Draft.Variants, t.DraftUpdatedAt), t.UsageCount, t.LastUsedAt, t.CreatedAt, t.UpdatedAt, t.ArchivedAt);
+        new DraftResponse(t.Draft.Variables, t.Draft.Variants, t.DraftUpdatedAt, !t.Draft.TrackingDisabled), t.UsageCount, t.LastUsedAt, t.CreatedAt, t.UpdatedAt, t.ArchivedAt);
 }
 
 public sealed record TemplateVersionResponse(int Version, string ContentHash, bool IsPublished, DateTimeOffset CreatedAt);

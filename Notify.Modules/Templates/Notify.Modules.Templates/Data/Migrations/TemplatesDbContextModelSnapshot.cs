@@ -11,7 +11,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Notify.Modules.Templates.Data.Migrations
 {
     [DbContext(typeof(TemplatesDbContext))]
-    internal partial class TemplatesDbContextModelSnapshot : ModelSnapshot
+    partial class TemplatesDbContextModelSnapshot : ModelSnapshot
     {
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
@@ -98,6 +98,10 @@ namespace Notify.Modules.Templates.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
+
+                    b.Property<bool>("EmailTracking")
+                        .HasColumnType("boolean")
+                        .HasColumnName("email_tracking");
 
                     b.Property<string>("LogoUrl")
                         .HasMaxLength(2000)

@@ -8,9 +8,14 @@ using Notify.Modules.Templates.Data;
 
 namespace Notify.Modules.Templates.Features.Brand;
 
-public sealed record BrandResponse(string Name, string? LogoUrl, string PrimaryColor, string? PostalAddress, DateTimeOffset? UpdatedAt);
+/// <summary>The tenant's brand; <c>emailTracking</c>: whether email opens and clicks are tracked at all (templates can switch it off further).</summary>
+public sealed record BrandResponse(string Name, string? LogoUrl, string PrimaryColor, string? PostalAddress, DateTimeOffset? UpdatedAt, bool EmailTracking);
 
-public sealed record UpdateBrandRequest(string Name, string? LogoUrl, string? PrimaryColor, string? PostalAddress);
+/// <summary>
+/// The brand. <c>emailTracking</c> switches email open and click tracking on or off for the whole tenant; omitted keeps
+/// the current setting (on for a new brand), so a client that only sets the look never switches tracking back on.
+/// </summary>
+public sealed record UpdateBrandRequest(string Name, string? LogoUrl, string? PrimaryColor, string? PostalAddress, bool? EmailTracking = null);
 
 internal sealed class UpdateBrandValidator : Validator<UpdateBrandRequest>
 {
@@ -40,7 +45,7 @@ internal sealed class GetBrandEndpoint(TemplatesDbContext db, ITenantContext ten
     {
         var brand = await db.Brands.AsNoTracking().FirstOrDefaultAsync(b => b.TenantId == tenant.TenantId, ct);
         var snapshot = PublishedTemplateCache.ToSnapshot(brand);
-        await Send.OkAsync(new BrandResponse(snapshot.Name, snapshot.LogoUrl, snapshot.PrimaryColor, snapshot.PostalAddress, brand?.UpdatedAt), ct);
+        await Send.OkAsync(new BrandResponse(snapshot.Name, snapshot.LogoUrl, snapshot.PrimaryColor, snapshot.PostalAddress, brand?.UpdatedAt, snapshot.EmailTracking), ct);
     }
 }
 
@@ -52,7 +57,11 @@ internal sealed class UpdateBrandEndpoint(TemplatesDbContext db, PublishedTempla
         Put("/v1/brand");
         Permissions(ApiScopes.TemplatesWrite);
         Description(b => b.WithTags("Templates"));
-        Summary(s => s.Summary = "Set the brand (name, logo, colour, postal address) used by the email layout");
+        Summary(s =>
+        {
+            s.Summary = "Set the brand (name, logo, colour, postal address) used by the email layout, and the tenant's email tracking switch";
+            s.Description = "emailTracking=false stops open pixels and click redirects in every email rendered from now on; omitted keeps the current setting.";
+        });
     }
 
     public override async Task HandleAsync(UpdateBrandRequest req, CancellationToken ct)
@@ -68,9 +77,10 @@ internal sealed class UpdateBrandEndpoint(TemplatesDbContext db, PublishedTempla
         brand.LogoUrl = req.LogoUrl;
         brand.PrimaryColor = req.PrimaryColor?.ToUpperInvariant() ?? Domain.Brand.DefaultColor;
         brand.PostalAddress = req.PostalAddress;
+        brand.EmailTracking = req.EmailTracking ?? brand.EmailTracking;
         brand.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
         await cache.InvalidateAsync(tenant.TenantId, key: null);
-        await Send.OkAsync(new BrandResponse(brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, brand.UpdatedAt), ct);
+        await Send.OkAsync(new BrandResponse(brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, brand.UpdatedAt, brand.EmailTracking), ct);
     }
 }

@@ -20,7 +20,8 @@ public sealed record CreateTemplateRequest(
     IReadOnlyList<string> Channels,
     string? DefaultLocale,
     IReadOnlyList<TemplateVariable>? Variables,
-    IReadOnlyList<LocaleVariant>? Variants);
+    IReadOnlyList<LocaleVariant>? Variants,
+    bool? Tracking = null);
 
 internal sealed class CreateTemplateValidator : Validator<CreateTemplateRequest>
 {
@@ -52,7 +53,8 @@ internal sealed class CreateTemplateEndpoint(TemplatesDbContext db, LiquidRender
         Summary(s =>
         {
             s.Summary = "Create a template";
-            s.Description = "Creates the template with an optional first draft (variables and per-locale content). Publish the draft to send with it.";
+            s.Description = "Creates the template with an optional first draft (variables and per-locale content). Publish the draft to send with it. " +
+                "tracking=false switches off email open and click tracking for this template (default on; the brand can switch it off for the whole tenant).";
         });
     }
 
@@ -83,7 +85,7 @@ internal sealed class CreateTemplateEndpoint(TemplatesDbContext db, LiquidRender
             Category = req.Category,
             Channels = channels,
             DefaultLocale = req.DefaultLocale ?? "en",
-            Draft = new TemplateContent(req.Variables ?? [], variants),
+            Draft = new TemplateContent(req.Variables ?? [], variants, TrackingDisabled: req.Tracking == false),
             DraftUpdatedAt = variants.Count > 0 ? now : null,
             CreatedAt = now,
             UpdatedAt = now,

@@ -14,6 +14,9 @@ public sealed record UpdateDraftRequest
     public string Key { get; init; } = "";
     public IReadOnlyList<TemplateVariable> Variables { get; init; } = [];
     public IReadOnlyList<LocaleVariant> Variants { get; init; } = [];
+
+    /// <summary>Email open and click tracking for this template once published; omitted keeps the draft's setting.</summary>
+    public bool? Tracking { get; init; }
 }
 
 internal sealed class UpdateDraftValidator : Validator<UpdateDraftRequest>
@@ -32,7 +35,8 @@ internal sealed class UpdateDraftEndpoint(TemplatesDbContext db, LiquidRenderer 
         Summary(s =>
         {
             s.Summary = "Replace the draft";
-            s.Description = "Variables and per-locale content in Liquid. A syntax error is a 422 naming locale, channel, field, line and column. What is sent does not change until the draft is published.";
+            s.Description = "Variables and per-locale content in Liquid. A syntax error is a 422 naming locale, channel, field, line and column. What is sent does not change until the draft is published. " +
+                "tracking=false switches off email open and click tracking for this template (omitted: unchanged).";
         });
     }
 
@@ -51,7 +55,7 @@ internal sealed class UpdateDraftEndpoint(TemplatesDbContext db, LiquidRenderer 
             return;
         }
 
-        template.Draft = new TemplateContent(req.Variables, req.Variants);
+        template.Draft = new TemplateContent(req.Variables, req.Variants, TrackingDisabled: req.Tracking is { } tracking ? !tracking : template.Draft.TrackingDisabled);
         template.DraftUpdatedAt = template.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
         await Send.OkAsync(TemplateResponse.From(template), ct);
