@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Notify.Delivery.Tests;
 
-/// <summary>One request a provider stand-in got.</summary>
+/// <summary>One request a provider stand-in got; <see cref="At"/> is when it began.</summary>
 internal sealed record StubRequest(string Method, string Path, IHeaderDictionary Headers, string Body, DateTimeOffset At);
 
 /// <summary>
@@ -48,10 +48,12 @@ internal sealed class ProviderStub : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        // When the request began (its headers are in); the body's end waits for the sender's hand-over.
+        var at = DateTimeOffset.UtcNow;
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync();
         var request = new StubRequest(context.Request.Method, context.Request.Path + context.Request.QueryString,
-            new HeaderDictionary(context.Request.Headers.ToDictionary()), body, DateTimeOffset.UtcNow);
+            new HeaderDictionary(context.Request.Headers.ToDictionary()), body, at);
         var (status, answer) = await Respond(request);
         _received.Enqueue(request);
         context.Response.StatusCode = status;

@@ -32,7 +32,7 @@ internal static class StatusEvents
         [TimelineEvents.Failed] = (NotificationStatus.Failed, WebhookEventTypes.NotificationFailed),
         [TimelineEvents.Cancelled] = (NotificationStatus.Cancelled, WebhookEventTypes.NotificationCancelled),
         [TimelineEvents.Skipped] = (NotificationStatus.Skipped, WebhookEventTypes.NotificationSkipped),
-        // Provider callbacks and tracking (not built yet) write these timeline types.
+        // Provider receipts (ReceiptProcessor) and email tracking (TrackingStore) write these timeline types.
         [DeliveryStatus.Delivered] = (DeliveryStatus.Delivered, WebhookEventTypes.NotificationDelivered),
         [DeliveryStatus.Bounced] = (DeliveryStatus.Bounced, WebhookEventTypes.NotificationBounced),
         [DeliveryStatus.Opened] = (DeliveryStatus.Opened, WebhookEventTypes.NotificationOpened),

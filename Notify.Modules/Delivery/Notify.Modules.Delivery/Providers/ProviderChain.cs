@@ -108,32 +108,30 @@ internal sealed class ProviderResilience(IOptions<ProviderOptions> options, Time
 }
 
 /// <summary>
-/// Provider rate limits shared by every Worker: a sliding-window log per provider in Redis (one sorted set per window,
-/// timed by the Redis server's clock), checked and recorded by one Lua script, so any second (or minute) holds at most
-/// the limit's requests however many Workers send.
+/// Provider rate limits shared by every Worker: requests are spread evenly (GCRA, the generic cell rate algorithm,
+/// without bursts), one every 1/N s for N per second and one every 60/M s for M per minute, timed by the Redis server's
+/// clock and kept by one Lua script, so no second (or minute) ever holds more than the limit however many Workers send.
 /// </summary>
 internal sealed class ProviderRateLimiter(IConnectionMultiplexer redis)
 {
-    // Microseconds to wait (0: allowed and recorded).
+    // Each key holds the limit's "theoretical arrival time" (µs): the earliest time the next request may start.
+    // Returns the µs to wait, or 0 when the request may start now (and moves each time on by one interval).
     private const string Script = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-        local windows = { { KEYS[1], tonumber(ARGV[1]), 1000000 }, { KEYS[2], tonumber(ARGV[2]), 60000000 } }
+        local limits = { { KEYS[1], tonumber(ARGV[1]), 1000000 }, { KEYS[2], tonumber(ARGV[2]), 60000000 } }
         local wait = 0
-        for _, w in ipairs(windows) do
-          if w[2] > 0 then
-            redis.call('ZREMRANGEBYSCORE', w[1], '-inf', now - w[3])
-            if redis.call('ZCARD', w[1]) >= w[2] then
-              local oldest = redis.call('ZRANGE', w[1], 0, 0, 'WITHSCORES')
-              wait = math.max(wait, tonumber(oldest[2]) + w[3] - now + 1)
-            end
+        for _, l in ipairs(limits) do
+          if l[2] > 0 then
+            local next = tonumber(redis.call('GET', l[1]) or '0')
+            if next > now then wait = math.max(wait, next - now) end
           end
         end
         if wait > 0 then return wait end
-        for _, w in ipairs(windows) do
-          if w[2] > 0 then
-            redis.call('ZADD', w[1], now, ARGV[3])
-            redis.call('PEXPIRE', w[1], math.floor(w[3] / 1000) + 1000)
+        for _, l in ipairs(limits) do
+          if l[2] > 0 then
+            local next = math.max(tonumber(redis.call('GET', l[1]) or '0'), now) + math.floor(l[3] / l[2])
+            redis.call('SET', l[1], string.format('%.0f', next), 'PX', math.floor(l[3] / 1000) + 1000)
           end
         end
         return 0
@@ -150,8 +148,7 @@ internal sealed class ProviderRateLimiter(IConnectionMultiplexer redis)
         RedisKey[] keys = [$"notify:provider-rate:{provider.Id}:s", $"notify:provider-rate:{provider.Id}:m"];
         while (true)
         {
-            var wait = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, keys,
-                [provider.RatePerSecond ?? 0, provider.RatePerMinute ?? 0, Guid.NewGuid().ToString("N")]);
+            var wait = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, keys, [provider.RatePerSecond ?? 0, provider.RatePerMinute ?? 0]);
             if (wait <= 0)
             {
                 return;
