@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Notify needs on a fresh Debian 12 machine: the servers the AppHost and the tests run
-# locally when no container engine is available, Chromium for the browser tests, and the .NET local tools
-# (smtp4dev, dotnet-ef).
+# locally when no container engine is available, Chromium for the browser tests, Node for the Web Push check, the
+# .NET local tools (smtp4dev, dotnet-ef) and that check's npm package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ ls /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server >/dev/null 2>&1 
 command -v setpriv >/dev/null || missing+=(util-linux)
 # The browser the end-to-end tests drive through Playwright (never a downloaded one).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Node runs the independent Web Push decryption (the http_ece package) the Delivery tests check against.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
@@ -24,4 +27,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 dotnet tool restore >/dev/null
+webpush_check=tests/Notify.Delivery.Tests/WebPushCheck
+[ -d "$webpush_check/node_modules/http_ece" ] || npm ci --prefix "$webpush_check" --no-audit --no-fund --silent
 echo "Prerequisites ready."

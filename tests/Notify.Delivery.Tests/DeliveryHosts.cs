@@ -154,7 +154,8 @@ internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<st
     /// <paramref name="channel"/> carrying <paramref name="content"/> — what a sender finds. No outbox event, so no planner runs.
     /// </summary>
     public async Task<List<(Guid NotificationId, Guid DeliveryId)>> QueueAsync(
-        Guid tenantId, string channel, IReadOnlyList<(string? UserId, string? Address)> recipients, RenderedMessage content, string category = "updates")
+        Guid tenantId, string channel, IReadOnlyList<(string? UserId, string? Address)> recipients, RenderedMessage content, string category = "updates",
+        string? device = null)
     {
         var ids = new List<(Guid, Guid)>();
         await WithDbAsync(async db =>
@@ -171,7 +172,7 @@ internal sealed class DeliveryHosts(Infrastructure infrastructure, Dictionary<st
                 var delivery = new ChannelDelivery
                 {
                     Id = Guid.CreateVersion7(), TenantId = tenantId, NotificationId = id, Channel = channel, Status = DeliveryStatus.Queued,
-                    Priority = 2, Address = address, CreatedAt = createdAt, UpdatedAt = createdAt,
+                    Priority = 2, Address = address, Device = device, CreatedAt = createdAt, UpdatedAt = createdAt,
                     Content = JsonSerializer.Serialize(content, JsonSerializerOptions.Web),
                 };
                 db.Deliveries.Add(delivery);

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Notify.Delivery.Tests;
 
 /// <summary>One request a provider stand-in got; <see cref="At"/> is when it began.</summary>
-internal sealed record StubRequest(string Method, string Path, IHeaderDictionary Headers, string Body, DateTimeOffset At);
+internal sealed record StubRequest(string Method, string Path, IHeaderDictionary Headers, string Body, DateTimeOffset At, byte[] Bytes);
 
 /// <summary>
 /// A real HTTP server on a free local port standing in for a provider's API (the adapters are pointed at it by base
@@ -50,10 +50,11 @@ internal sealed class ProviderStub : IAsyncDisposable
     {
         // When the request began (its headers are in); the body's end waits for the sender's hand-over.
         var at = DateTimeOffset.UtcNow;
-        using var reader = new StreamReader(context.Request.Body);
-        var body = await reader.ReadToEndAsync();
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        var bytes = buffer.ToArray();
         var request = new StubRequest(context.Request.Method, context.Request.Path + context.Request.QueryString,
-            new HeaderDictionary(context.Request.Headers.ToDictionary()), body, at);
+            new HeaderDictionary(context.Request.Headers.ToDictionary()), System.Text.Encoding.UTF8.GetString(bytes), at, bytes);
         var (status, answer) = await Respond(request);
         _received.Enqueue(request);
         context.Response.StatusCode = status;

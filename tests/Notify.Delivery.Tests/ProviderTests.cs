@@ -396,6 +396,76 @@ public sealed class ProviderTests : IAsyncLifetime
         });
     }
 
+    [Fact]
+    public async Task A_web_push_message_decrypts_with_an_independent_implementation_to_the_rendered_content_and_carries_a_valid_VAPID_token()
+    {
+        using var vapid = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var vapidKey = vapid.ExportParameters(true);
+        byte[] vapidPublic = [0x04, .. vapidKey.Q.X!, .. vapidKey.Q.Y!];
+        // The browser's side of the subscription.
+        using var browser = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var browserKey = browser.ExportParameters(true);
+        byte[] browserPublic = [0x04, .. browserKey.Q.X!, .. browserKey.Q.Y!];
+        var auth = RandomNumberGenerator.GetBytes(16);
+        await CreateProviderAsync(new
+        {
+            channel = "push", kind = "webpush", name = "Web Push", settings = new { subject = "mailto:ops@example.com" },
+            credentials = new { vapidPublicKey = Base64Url(vapidPublic), vapidPrivateKey = Base64Url(vapidKey.D!) },
+        });
+        var endpoint = $"{_stub.BaseUrl}/push/subscription-1";
+        var device = JsonSerializer.Serialize(new { id = Guid.NewGuid(), kind = "webpush", token = endpoint, p256dh = Base64Url(browserPublic), auth = Base64Url(auth) });
+        var content = new RenderedMessage(Channels.Push, "en", Title: "Shipped", Body: "Order A-7 is on its way", Data: """{"order":"A-7"}""");
+        var (_, deliveryId) = (await _hosts.QueueAsync(_tenant, Channels.Push, [(null, endpoint)], content, device: device))[0];
+        await _hosts.StartWorkerAsync();
+
+        await WaitForDeliveryAsync(deliveryId, DeliveryStatus.Sent);
+
+        var request = Assert.Single(_stub.Received);
+        Assert.Equal("/push/subscription-1", request.Path);
+        Assert.Equal("aes128gcm", request.Headers.ContentEncoding.ToString());
+        var plaintext = await DecryptWithNodeAsync(request.Bytes, browserKey.D!, auth);
+        var message = JsonDocument.Parse(plaintext).RootElement;
+        Assert.Equal(("Shipped", "Order A-7 is on its way", "A-7"),
+            (message.GetProperty("title").GetString(), message.GetProperty("body").GetString(), message.GetProperty("data").GetProperty("order").GetString()));
+
+        // RFC 8292: "vapid t=<ES256 JWT for the push service's origin>, k=<the VAPID public key>".
+        var authorization = request.Headers.Authorization.ToString();
+        Assert.StartsWith("vapid t=", authorization, StringComparison.Ordinal);
+        Assert.EndsWith($", k={Base64Url(vapidPublic)}", authorization, StringComparison.Ordinal);
+        var jwt = authorization["vapid t=".Length..authorization.IndexOf(',', StringComparison.Ordinal)].Split('.');
+        Assert.True(vapid.VerifyData(Encoding.ASCII.GetBytes($"{jwt[0]}.{jwt[1]}"), FromBase64Url(jwt[2]), HashAlgorithmName.SHA256));
+        var claims = JsonDocument.Parse(FromBase64Url(jwt[1])).RootElement;
+        Assert.Equal((_stub.BaseUrl, "mailto:ops@example.com"), (claims.GetProperty("aud").GetString(), claims.GetProperty("sub").GetString()));
+    }
+
+    /// <summary>The http_ece npm package (installed by the test command) decrypts the body, knowing only the browser's keys.</summary>
+    private static async Task<string> DecryptWithNodeAsync(byte[] body, byte[] privateKey, byte[] auth)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Notify.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        var check = Path.Combine(directory!.FullName, "tests", "Notify.Delivery.Tests", "WebPushCheck");
+        var start = new System.Diagnostics.ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = check };
+        foreach (var argument in new[] { "decrypt.js", Convert.ToBase64String(body), Base64Url(privateKey), Base64Url(auth) })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var node = System.Diagnostics.Process.Start(start)!;
+        var output = await node.StandardOutput.ReadToEndAsync();
+        var error = await node.StandardError.ReadToEndAsync();
+        await node.WaitForExitAsync();
+        Assert.True(node.ExitCode == 0, $"node decrypt.js failed: {error}");
+        return output;
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static byte[] FromBase64Url(string text) => Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '='));
+
     /// <summary>What Google's token endpoint checks: an RS256 JWT from the service account, for the messaging scope, to this endpoint.</summary>
     private static bool AssertionValid(System.Collections.Specialized.NameValueCollection form, RSA key, string audience)
     {
@@ -404,10 +474,9 @@ public sealed class ProviderTests : IAsyncLifetime
             return false;
         }
 
-        static byte[] Decode(string part) => Convert.FromBase64String(part.Replace('-', '+').Replace('_', '/').PadRight((part.Length + 3) / 4 * 4, '='));
-        var signed = key.VerifyData(Encoding.ASCII.GetBytes($"{header}.{claims}"), Decode(signature), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var payload = JsonDocument.Parse(Decode(claims)).RootElement;
-        return signed && JsonDocument.Parse(Decode(header)).RootElement.GetProperty("alg").GetString() == "RS256"
+        var signed = key.VerifyData(Encoding.ASCII.GetBytes($"{header}.{claims}"), FromBase64Url(signature), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var payload = JsonDocument.Parse(FromBase64Url(claims)).RootElement;
+        return signed && JsonDocument.Parse(FromBase64Url(header)).RootElement.GetProperty("alg").GetString() == "RS256"
             && payload.GetProperty("iss").GetString() == "notify@demo-app.iam.gserviceaccount.com"
             && payload.GetProperty("aud").GetString() == audience
             && payload.GetProperty("scope").GetString() == "https://www.googleapis.com/auth/firebase.messaging"

@@ -90,6 +90,7 @@ public sealed class DeliveryModule : IModule
         builder.Services.AddSingleton<IChannelProvider, HttpSmsProvider>();
         builder.Services.AddSingleton<IChannelProvider, WebhookChannelProvider>();
         builder.Services.AddSingleton<IChannelProvider, FcmProvider>();
+        builder.Services.AddSingleton<IChannelProvider, WebPushProvider>();
         builder.Services.AddHostedService<ProviderSender>();
     }
 

@@ -62,13 +62,16 @@ internal static class ProviderKinds
     /// <summary>Push to Android, iOS and web apps through Firebase Cloud Messaging's HTTP v1 API (service-account OAuth).</summary>
     public const string Fcm = "fcm";
 
+    /// <summary>Push to browsers: Web Push with VAPID and RFC 8291 payload encryption.</summary>
+    public const string WebPush = "webpush";
+
     /// <summary>The webhook channel: the rendered body POSTed to the recipient's URL, signed like Notify's webhooks.</summary>
     public const string Webhook = "webhook";
 
     public static readonly IReadOnlyDictionary<string, string[]> ByChannel = new Dictionary<string, string[]>
     {
         ["sms"] = [Twilio, HttpSms, Sink],
-        ["push"] = [Fcm, Sink],
+        ["push"] = [Fcm, WebPush, Sink],
         ["webhook"] = [Webhook, Sink],
     };
 

@@ -17,7 +17,7 @@ public sealed record CreateProviderRequest
     /// <summary>sms, push or webhook (email goes through the deployment's SMTP server).</summary>
     public string Channel { get; init; } = "";
 
-    /// <summary>twilio or http_sms (sms), fcm (push), webhook (webhook), sink (any: records instead of sending).</summary>
+    /// <summary>twilio or http_sms (sms), fcm or webpush (push), webhook (webhook), sink (any: records instead of sending).</summary>
     public string Kind { get; init; } = "";
 
     public string Name { get; init; } = "";
@@ -44,7 +44,7 @@ public sealed record CreateProviderRequest
     /// <summary>The adapter's settings: twilio {baseUrl?, from | messagingServiceSid, statusCallback?}; http_sms {url, method?, body?, messageIdField?}.</summary>
     public JsonElement? Settings { get; init; }
 
-    /// <summary>twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
+    /// <summary>twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webpush {vapidPublicKey, vapidPrivateKey}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
     public Dictionary<string, string>? Credentials { get; init; }
 }
 
@@ -140,6 +140,16 @@ internal static class ProviderRules
                 }
 
                 break;
+            case ProviderKinds.WebPush:
+                foreach (var (name, length) in new[] { ("vapidPublicKey", 65), ("vapidPrivateKey", 32) })
+                {
+                    if (!credentials.TryGetValue(name, out var value) || Base64UrlLength(value) != length)
+                    {
+                        problems.Add($"credentials.{name} is required for a webpush provider: {length} bytes, base64url.");
+                    }
+                }
+
+                break;
             case ProviderKinds.Webhook:
                 if (!credentials.TryGetValue("secret", out var secret) || !IsSecret(secret))
                 {
@@ -150,6 +160,18 @@ internal static class ProviderRules
         }
 
         return problems;
+    }
+
+    private static int Base64UrlLength(string text)
+    {
+        try
+        {
+            return Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '=')).Length;
+        }
+        catch (FormatException)
+        {
+            return -1;
+        }
     }
 
     private static bool IsServiceAccount(string json)
