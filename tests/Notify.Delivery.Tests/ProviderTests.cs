@@ -190,6 +190,19 @@ public sealed class ProviderTests : IAsyncLifetime
 
         Assert.Equal(6, stubB.Received.Count);
         Assert.Equal(4, _stub.Received.Count(r => (HttpUtility.ParseQueryString(r.Body)["To"] ?? "").StartsWith("+1555200", StringComparison.Ordinal)));
+
+        // The health figures count every call: A failed twice and then answered four times, B answered all six.
+        foreach (var (provider, attempts, succeeded) in new[] { (a, 6, 4), (bId, 6, 6) })
+        {
+            var health = JsonDocument.Parse(await _client.GetStringAsync($"/v1/providers/{provider}/health")).RootElement.GetProperty("windows");
+            Assert.Equal(["1h", "24h", "7d"], health.EnumerateArray().Select(w => w.GetProperty("window").GetString()));
+            Assert.All(health.EnumerateArray(), w =>
+            {
+                Assert.Equal((attempts, succeeded), (w.GetProperty("attempts").GetInt32(), w.GetProperty("succeeded").GetInt32()));
+                Assert.Equal((double)succeeded / attempts, w.GetProperty("successRate").GetDouble(), 3);
+                Assert.True(w.GetProperty("p95LatencyMs").GetDouble() >= w.GetProperty("p50LatencyMs").GetDouble());
+            });
+        }
     }
 
     [Fact]

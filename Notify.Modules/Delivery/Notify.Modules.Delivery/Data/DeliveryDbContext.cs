@@ -31,6 +31,7 @@ internal sealed class DeliveryDbContext : DbContext
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
     public DbSet<Provider> Providers => Set<Provider>();
     public DbSet<SinkMessage> SinkMessages => Set<SinkMessage>();
+    public DbSet<ProviderAttempt> ProviderAttempts => Set<ProviderAttempt>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     private readonly Dictionary<Guid, NotificationFacts> _knownNotifications = [];
@@ -138,6 +139,13 @@ internal sealed class DeliveryDbContext : DbContext
             e.Property(x => x.Address).HasMaxLength(2000);
             e.Property(x => x.Content).HasColumnType("jsonb");
             e.HasIndex(x => new { x.TenantId, x.ProviderId, x.Id });
+        });
+
+        modelBuilder.Entity<ProviderAttempt>(e =>
+        {
+            e.ToTable("provider_attempts");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.ProviderId, x.CreatedAt });
         });
 
         modelBuilder.Entity<DataProtectionKey>(e =>

@@ -92,6 +92,20 @@ internal sealed class SinkMessage
     public DateTimeOffset CreatedAt { get; init; }
 }
 
+/// <summary>
+/// One call to a provider and how it went: the provider health figures (success rate, latency over 1 h, 24 h and 7 d)
+/// are read from these, for the API and for Analytics. Kept 8 days.
+/// </summary>
+internal sealed class ProviderAttempt
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public Guid ProviderId { get; init; }
+    public bool Succeeded { get; init; }
+    public int LatencyMs { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
 /// <summary>A Data Protection key ring entry, kept in the database so every API and Worker replica shares the keys.</summary>
 internal sealed class DataProtectionKey
 {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -172,14 +173,23 @@ internal sealed class ProviderSender(
             {
                 await rateLimiter.WaitAsync(provider.Config, token);
                 var handedOver = false;
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    return await adapter.SendAsync(new ProviderSend(provider, delivery, content, async c => handedOver = await store.MarkHandedOverAsync(delivery, c)), token);
+                    var id = await adapter.SendAsync(new ProviderSend(provider, delivery, content, async c => handedOver = await store.MarkHandedOverAsync(delivery, c)), token);
+                    await RecordAttemptAsync(store, provider, delivery, succeeded: true, started);
+                    return id;
                 }
-                catch (ProviderException) when (handedOver)
+                catch (Exception ex) when (ex is ProviderException or ProviderInDoubtException)
                 {
-                    // The provider said no (or the request never went out whole): it does not have the message.
-                    await store.ClearHandOverAsync(delivery, CancellationToken.None);
+                    // A recipient the provider rightly refuses is no mark against the provider.
+                    await RecordAttemptAsync(store, provider, delivery, succeeded: ex is ProviderException { Failure: ProviderFailure.RecipientInvalid }, started);
+                    if (ex is ProviderException && handedOver)
+                    {
+                        // The provider said no (or the request never went out whole): it does not have the message.
+                        await store.ClearHandOverAsync(delivery, CancellationToken.None);
+                    }
+
                     throw;
                 }
             }, ct);
@@ -217,6 +227,14 @@ internal sealed class ProviderSender(
         catch (TimeoutRejectedException)
         {
             return new Outcome.Failed($"no answer within {provider.Config.TimeoutMs} ms", Transient: true);
+        }
+    }
+
+    private static async Task RecordAttemptAsync(SendingStore store, ResolvedProvider provider, ClaimedDelivery delivery, bool succeeded, long started)
+    {
+        if (provider.Config.Id != ProviderDirectory.DevelopmentSinkId)
+        {
+            await store.RecordProviderAttemptAsync(provider.Config.Id, delivery.TenantId, succeeded, (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds, CancellationToken.None);
         }
     }
 

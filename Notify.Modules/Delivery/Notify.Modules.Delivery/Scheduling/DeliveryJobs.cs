@@ -47,7 +47,10 @@ internal sealed class ScheduledReleaseJob(ScheduledRelease release, ILogger<Sche
     }
 }
 
-/// <summary>Daily: creates the monthly partitions of the coming months (idempotent), so inserts never run past the last one.</summary>
+/// <summary>
+/// Daily upkeep: creates the monthly partitions of the coming months (idempotent), so inserts never run past the last
+/// one, and drops provider attempts older than the 7-day health window (and a day).
+/// </summary>
 [DisallowConcurrentExecution]
 internal sealed class PartitionsAheadJob(DeliveryDbContext db, TimeProvider clock) : IJob
 {
@@ -55,5 +58,7 @@ internal sealed class PartitionsAheadJob(DeliveryDbContext db, TimeProvider cloc
     {
         var month = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         await db.Database.ExecuteSqlInterpolatedAsync($"SELECT delivery.create_monthly_partitions({month}, {Partitions.MonthsAhead})", cancellationToken);
+        var kept = clock.GetUtcNow().AddDays(-8);
+        await db.ProviderAttempts.Where(a => a.CreatedAt < kept).ExecuteDeleteAsync(cancellationToken);
     }
 }

@@ -79,6 +79,20 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
+    /// <summary>One call to a provider, for its health figures (success rate and latency).</summary>
+    public async Task RecordProviderAttemptAsync(Guid providerId, Guid tenantId, bool succeeded, int latencyMs, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "INSERT INTO delivery.provider_attempts (id, tenant_id, provider_id, succeeded, latency_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6)");
+        command.Parameters.AddWithValue(Ids.New(clock));
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(providerId);
+        command.Parameters.AddWithValue(succeeded);
+        command.Parameters.AddWithValue(latencyMs);
+        command.Parameters.AddWithValue(clock.GetUtcNow());
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>The provider answered that it did not take the message: the hand-over is undone, so a crash now does not count it as sent.</summary>
     public async Task ClearHandOverAsync(ClaimedDelivery delivery, CancellationToken ct)
     {

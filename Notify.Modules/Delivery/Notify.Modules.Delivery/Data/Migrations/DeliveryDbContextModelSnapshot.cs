@@ -636,6 +636,42 @@ namespace Notify.Modules.Delivery.Data.Migrations
                     b.ToTable("providers", "delivery");
                 });
 
+            modelBuilder.Entity("Notify.Modules.Delivery.Providers.ProviderAttempt", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("LatencyMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("latency_ms");
+
+                    b.Property<Guid>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
+
+                    b.Property<bool>("Succeeded")
+                        .HasColumnType("boolean")
+                        .HasColumnName("succeeded");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_provider_attempts");
+
+                    b.HasIndex("ProviderId", "CreatedAt")
+                        .HasDatabaseName("ix_provider_attempts_provider_id_created_at");
+
+                    b.ToTable("provider_attempts", "delivery");
+                });
+
             modelBuilder.Entity("Notify.Modules.Delivery.Providers.SinkMessage", b =>
                 {
                     b.Property<Guid>("Id")

@@ -8,6 +8,7 @@ using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Providers;
+using Npgsql;
 
 namespace Notify.Modules.Delivery.Features.Providers;
 
@@ -390,4 +391,58 @@ internal sealed class DeleteProviderEndpoint(DeliveryDbContext db, ITenantContex
 internal static class ProviderProblems
 {
     public static IResult NotFound(Guid id) => ProblemResults.NotFound($"Provider '{id}' was not found.");
+}
+
+/// <summary>How a provider has been doing: per window, its calls, how many succeeded, and latency percentiles.</summary>
+public sealed record ProviderHealthDto(Guid ProviderId, IReadOnlyList<ProviderHealthWindow> Windows);
+
+/// <summary>
+/// One window (1h, 24h, 7d). A call the provider answered — even refusing a recipient it rightly refused — succeeded;
+/// errors, timeouts and silence did not. <see cref="SuccessRate"/> and the latencies are null without calls.
+/// </summary>
+public sealed record ProviderHealthWindow(string Window, int Attempts, int Succeeded, double? SuccessRate, double? P50LatencyMs, double? P95LatencyMs);
+
+internal sealed class GetProviderHealthEndpoint(DeliveryDbContext db, NpgsqlDataSource dataSource, ITenantContext tenant, TimeProvider clock)
+    : Endpoint<ProviderRequest, ProviderHealthDto>
+{
+    private static readonly (string Name, TimeSpan Length)[] Windows = [("1h", TimeSpan.FromHours(1)), ("24h", TimeSpan.FromDays(1)), ("7d", TimeSpan.FromDays(7))];
+
+    public override void Configure()
+    {
+        Get("/v1/providers/{id}/health");
+        Permissions(ApiScopes.Admin, ApiScopes.AnalyticsRead);
+        Description(b => b.WithTags("Providers"));
+        Summary(s => s.Summary = "A provider's success rate and latency over the last hour, day and week");
+    }
+
+    public override async Task HandleAsync(ProviderRequest req, CancellationToken ct)
+    {
+        if (!await db.Providers.AnyAsync(p => p.Id == req.Id && p.TenantId == tenant.TenantId, ct))
+        {
+            await Send.ResultAsync(ProviderProblems.NotFound(req.Id));
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        var windows = new List<ProviderHealthWindow>();
+        foreach (var (name, length) in Windows)
+        {
+            await using var command = dataSource.CreateCommand("""
+                SELECT count(*)::int, count(*) FILTER (WHERE succeeded)::int,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
+                FROM delivery.provider_attempts WHERE provider_id = $1 AND tenant_id = $2 AND created_at >= $3
+                """);
+            command.Parameters.AddWithValue(req.Id);
+            command.Parameters.AddWithValue(tenant.TenantId);
+            command.Parameters.AddWithValue(now - length);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            var attempts = reader.GetInt32(0);
+            var succeeded = reader.GetInt32(1);
+            windows.Add(new ProviderHealthWindow(name, attempts, succeeded, attempts == 0 ? null : (double)succeeded / attempts,
+                reader.IsDBNull(2) ? null : reader.GetDouble(2), reader.IsDBNull(3) ? null : reader.GetDouble(3)));
+        }
+
+        await Send.OkAsync(new ProviderHealthDto(req.Id, windows), ct);
+    }
 }
