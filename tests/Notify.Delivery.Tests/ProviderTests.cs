@@ -475,9 +475,9 @@ public sealed class ProviderTests : IAsyncLifetime
         return output;
     }
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
-    private static byte[] FromBase64Url(string text) => Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '='));
+    private static byte[] FromBase64Url(string text) => System.Buffers.Text.Base64Url.DecodeFromChars(text);
 
     /// <summary>What Google's token endpoint checks: an RS256 JWT from the service account, for the messaging scope, to this endpoint.</summary>
     private static bool AssertionValid(System.Collections.Specialized.NameValueCollection form, RSA key, string audience)

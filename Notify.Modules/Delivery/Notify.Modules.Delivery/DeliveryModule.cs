@@ -25,7 +25,10 @@ using Notify.Modules.Delivery.Tracking;
 
 namespace Notify.Modules.Delivery;
 
-/// <summary>The send API, notifications with their deliveries and timeline, the dispatch pipeline, and the email and in-app channels.</summary>
+/// <summary>
+/// The send API, notifications with their deliveries and timeline, the dispatch pipeline, the email and in-app channels,
+/// and the provider channels (SMS, push, webhook) with provider accounts, receipts and email tracking.
+/// </summary>
 public sealed class DeliveryModule : IModule
 {
     public string Name => DeliveryDbContext.Schema;

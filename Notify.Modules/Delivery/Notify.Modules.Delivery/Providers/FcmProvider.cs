@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
@@ -145,16 +146,14 @@ internal sealed class FcmProvider(ProviderHttp http, TimeProvider clock) : IChan
     /// <summary>The JWT the token endpoint exchanges for an access token: RS256, signed with the service account's key.</summary>
     private static string SignedAssertion(ServiceAccount account, string audience, DateTimeOffset now)
     {
-        static string Part(object value) => Base64Url(JsonSerializer.SerializeToUtf8Bytes(value));
+        static string Part(object value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
         var header = Part(new { alg = "RS256", typ = "JWT" });
         var claims = Part(new { iss = account.ClientEmail, scope = Scope, aud = audience, iat = now.ToUnixTimeSeconds(), exp = now.AddHours(1).ToUnixTimeSeconds() });
         using var rsa = RSA.Create();
         rsa.ImportFromPem(account.PrivateKey);
         var signature = rsa.SignData(Encoding.ASCII.GetBytes($"{header}.{claims}"), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        return $"{header}.{claims}.{Base64Url(signature)}";
+        return $"{header}.{claims}.{Base64Url.EncodeToString(signature)}";
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>The fields of a Google service account key the adapter uses.</summary>
     private sealed record ServiceAccount(string ProjectId, string ClientEmail, string PrivateKey, string TokenUri)

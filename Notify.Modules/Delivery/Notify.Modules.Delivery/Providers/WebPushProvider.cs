@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -43,7 +44,7 @@ internal sealed class WebPushProvider(ProviderHttp http, TimeProvider clock) : I
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
         request.Headers.TryAddWithoutValidation("TTL", "86400");
         request.Headers.TryAddWithoutValidation("Authorization",
-            $"vapid t={VapidToken(url, send.Provider.Setting("subject") ?? "mailto:notify@localhost", vapidPublic, vapidPrivate)}, k={Base64Url(vapidPublic)}");
+            $"vapid t={VapidToken(url, send.Provider.Setting("subject") ?? "mailto:notify@localhost", vapidPublic, vapidPrivate)}, k={Base64Url.EncodeToString(vapidPublic)}");
         var body = Encrypt(payload, subscriberKey, authSecret);
         var handover = new HandoverContent(body, "application/octet-stream", send.BeforeEnd);
         handover.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
@@ -100,7 +101,7 @@ internal sealed class WebPushProvider(ProviderHttp http, TimeProvider clock) : I
     /// <summary>RFC 8292's JWT: ES256, audience the push service's origin, valid 12 h, subject our contact.</summary>
     private string VapidToken(Uri endpoint, string subject, byte[] publicKey, byte[] privateKey)
     {
-        static string Part(object value) => Base64Url(JsonSerializer.SerializeToUtf8Bytes(value));
+        static string Part(object value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
         var header = Part(new { typ = "JWT", alg = "ES256" });
         var claims = Part(new { aud = endpoint.GetLeftPart(UriPartial.Authority), exp = clock.GetUtcNow().AddHours(12).ToUnixTimeSeconds(), sub = subject });
         using var key = ECDsa.Create(new ECParameters
@@ -111,7 +112,7 @@ internal sealed class WebPushProvider(ProviderHttp http, TimeProvider clock) : I
         });
         // .NET signs ECDSA in the IEEE P1363 form (r ‖ s) JWS wants.
         var signature = key.SignData(Encoding.ASCII.GetBytes($"{header}.{claims}"), HashAlgorithmName.SHA256);
-        return $"{header}.{claims}.{Base64Url(signature)}";
+        return $"{header}.{claims}.{Base64Url.EncodeToString(signature)}";
     }
 
     private static byte[]? Base64UrlOrNull(JsonElement device, string name) =>
@@ -119,20 +120,13 @@ internal sealed class WebPushProvider(ProviderHttp http, TimeProvider clock) : I
 
     private static byte[]? Base64UrlOrNull(string? text)
     {
-        if (text is null)
-        {
-            return null;
-        }
-
         try
         {
-            return Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '='));
+            return text is null ? null : Base64Url.DecodeFromChars(text);
         }
         catch (FormatException)
         {
             return null;
         }
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

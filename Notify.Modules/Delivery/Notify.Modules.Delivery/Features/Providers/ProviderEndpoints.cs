@@ -167,7 +167,7 @@ internal static class ProviderRules
     {
         try
         {
-            return Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '=')).Length;
+            return System.Buffers.Text.Base64Url.DecodeFromChars(text).Length;
         }
         catch (FormatException)
         {
