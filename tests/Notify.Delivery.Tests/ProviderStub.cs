@@ -31,6 +31,9 @@ internal sealed class ProviderStub : IAsyncDisposable
 
     public IReadOnlyList<StubRequest> Received => [.. _received.OrderBy(r => r.At)];
 
+    /// <summary>Headers every answer carries (a provider's message id, say).</summary>
+    public Dictionary<string, string> Headers { get; } = [];
+
     public static async Task<ProviderStub> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -59,6 +62,11 @@ internal sealed class ProviderStub : IAsyncDisposable
         _received.Enqueue(request);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
+        foreach (var (name, value) in Headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+
         await context.Response.WriteAsync(answer);
     }
 

@@ -49,6 +49,8 @@ public sealed class ProviderTests : IAsyncLifetime
         ["Notify:Providers:RetryDelay"] = "00:00:00.010",
         ["Notify:Providers:BaseBackoff"] = "00:00:01",
         ["Notify:Providers:ConfigurationCache"] = "00:00:00.200",
+        // The email sender runs only with an SMTP server; this one is never reached (email goes through a provider here).
+        ["ConnectionStrings:smtp"] = "smtp://127.0.0.1:9",
     };
 
     private ProviderStub _stub = null!;
@@ -315,6 +317,36 @@ public sealed class ProviderTests : IAsyncLifetime
         Assert.Empty(stubB.Received);
         var sent = await _hosts.WithDbAsync(db => db.Events.AsNoTracking().SingleAsync(e => e.NotificationId == notificationId && e.Type == TimelineEvents.Sent));
         Assert.Contains("unconfirmed", sent.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Email_of_a_tenant_with_a_SendGrid_provider_goes_through_its_API_with_the_unsubscribe_headers()
+    {
+        _stub.Answer(202, "");
+        _stub.Headers["X-Message-Id"] = "sg-message-1";
+        var providerId = await CreateProviderAsync(new
+        {
+            channel = "email", kind = "sendgrid", name = "SendGrid", costPerMessage = 0.001m,
+            settings = new { baseUrl = _stub.BaseUrl, from = "news@example.com", fromName = "Example News" }, credentials = new { apiKey = "SG.test-key" },
+        });
+        var content = new RenderedMessage(Channels.Email, "en", Subject: "Hello Ann", Html: "<p>Hi Ann</p>", Text: "Hi Ann");
+        var (_, deliveryId) = (await _hosts.QueueAsync(_tenant, Channels.Email, [("ann", "ann@example.com")], content, category: "marketing"))[0];
+        await _hosts.StartWorkerAsync();
+
+        var delivery = await WaitForDeliveryAsync(deliveryId, DeliveryStatus.Sent);
+
+        var request = Assert.Single(_stub.Received);
+        Assert.Equal(("POST", "/v3/mail/send", "Bearer SG.test-key"), (request.Method, request.Path, request.Headers.Authorization.ToString()));
+        var mail = JsonDocument.Parse(request.Body).RootElement;
+        Assert.Equal("ann@example.com", mail.GetProperty("personalizations")[0].GetProperty("to")[0].GetProperty("email").GetString());
+        Assert.Equal(("news@example.com", "Example News", "Hello Ann"),
+            (mail.GetProperty("from").GetProperty("email").GetString(), mail.GetProperty("from").GetProperty("name").GetString(), mail.GetProperty("subject").GetString()));
+        Assert.Equal([("text/plain", "Hi Ann"), ("text/html", "<p>Hi Ann</p>")],
+            mail.GetProperty("content").EnumerateArray().Select(c => (c.GetProperty("type").GetString(), c.GetProperty("value").GetString())));
+        Assert.StartsWith("<http", mail.GetProperty("headers").GetProperty("List-Unsubscribe").GetString(), StringComparison.Ordinal);
+        Assert.Equal("List-Unsubscribe=One-Click", mail.GetProperty("headers").GetProperty("List-Unsubscribe-Post").GetString());
+        Assert.Equal(deliveryId.ToString(), mail.GetProperty("custom_args").GetProperty("notify_delivery_id").GetString());
+        Assert.Equal(("sg-message-1", providerId, 0.001m), (delivery.ProviderMessageId, delivery.ProviderId, delivery.Cost));
     }
 
     [Fact]

@@ -68,8 +68,8 @@ public sealed class DeliveryModule : IModule
     }
 
     /// <summary>
-    /// Provider accounts, in both hosts: the API manages them, the Worker sends through them. Their credentials are
-    /// encrypted with Data Protection keys kept in the database, so every replica reads what any of them wrote.
+    /// Provider accounts and adapters, in both hosts: the API manages the accounts, the Worker sends through them. Their
+    /// credentials are encrypted with Data Protection keys kept in the database, so every replica reads what any of them wrote.
     /// </summary>
     private static void AddProviderConfiguration(IHostApplicationBuilder builder)
     {
@@ -79,23 +79,22 @@ public sealed class DeliveryModule : IModule
         builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
             new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = sp.GetRequiredService<DatabaseKeyRepository>()));
         builder.Services.AddSingleton<ProviderCredentials>();
-    }
-
-    /// <summary>The SMS, push and webhook channels' sender and its provider adapters.</summary>
-    private static void AddProviderSending(IHostApplicationBuilder builder)
-    {
         builder.Services.AddSingleton<ProviderHttp>();
         builder.Services.AddSingleton<ProviderDirectory>();
         builder.Services.AddSingleton<ProviderResilience>();
         builder.Services.AddSingleton<ProviderRateLimiter>();
+        builder.Services.AddSingleton<ProviderChainSender>();
         builder.Services.AddSingleton<IChannelProvider, SinkProvider>();
         builder.Services.AddSingleton<IChannelProvider, TwilioSmsProvider>();
         builder.Services.AddSingleton<IChannelProvider, HttpSmsProvider>();
         builder.Services.AddSingleton<IChannelProvider, WebhookChannelProvider>();
         builder.Services.AddSingleton<IChannelProvider, FcmProvider>();
         builder.Services.AddSingleton<IChannelProvider, WebPushProvider>();
-        builder.Services.AddHostedService<ProviderSender>();
+        builder.Services.AddSingleton<IChannelProvider, SendGridProvider>();
     }
+
+    /// <summary>The SMS, push and webhook channels' sender (email providers are used by the email sender).</summary>
+    private static void AddProviderSending(IHostApplicationBuilder builder) => builder.Services.AddHostedService<ProviderSender>();
 
     /// <summary>The in-app channel: the inbox and its live fan-out everywhere, the sender in the Worker (it needs no provider).</summary>
     private static void AddInApp(IHostApplicationBuilder builder, HostRole role)

@@ -28,8 +28,9 @@ internal sealed record ResolvedProvider(Provider Config, JsonElement Settings, I
     public string? Credential(string name) => Credentials.GetValueOrDefault(name);
 }
 
-/// <summary>One message to send through one provider.</summary>
-internal sealed record ProviderSend(ResolvedProvider Provider, ClaimedDelivery Delivery, RenderedMessage Content, Func<CancellationToken, Task<bool>> BeforeEnd);
+/// <summary>One message to send through one provider; for email, with its one-click unsubscribe link when it has one.</summary>
+internal sealed record ProviderSend(
+    ResolvedProvider Provider, ClaimedDelivery Delivery, RenderedMessage Content, Func<CancellationToken, Task<bool>> BeforeEnd, Uri? Unsubscribe = null);
 
 /// <summary>How a send failed, as the adapter classifies it.</summary>
 internal enum ProviderFailure

@@ -53,6 +53,9 @@ internal static class ProviderKinds
     /// <summary>Development sink: records what would be sent (readable through the API) and sends nothing. Any channel.</summary>
     public const string Sink = "sink";
 
+    /// <summary>Email through SendGrid's v3 Mail Send API, instead of the deployment's SMTP server.</summary>
+    public const string SendGrid = "sendgrid";
+
     /// <summary>SMS through Twilio's Messages API (or anything speaking it).</summary>
     public const string Twilio = "twilio";
 
@@ -70,6 +73,7 @@ internal static class ProviderKinds
 
     public static readonly IReadOnlyDictionary<string, string[]> ByChannel = new Dictionary<string, string[]>
     {
+        ["email"] = [SendGrid, Sink],
         ["sms"] = [Twilio, HttpSms, Sink],
         ["push"] = [Fcm, WebPush, Sink],
         ["webhook"] = [Webhook, Sink],

@@ -13,8 +13,8 @@ namespace Notify.Modules.Delivery.Providers;
 
 /// <summary>
 /// A tenant's enabled providers of a channel in priority order, with their credentials decrypted; read again after
-/// <see cref="ProviderOptions.ConfigurationCache"/>. With none configured and <see cref="ProviderOptions.DevelopmentSink"/>
-/// on, the built-in development sink.
+/// <see cref="ProviderOptions.ConfigurationCache"/>. For the provider channels, with none configured and
+/// <see cref="ProviderOptions.DevelopmentSink"/> on, the built-in development sink.
 /// </summary>
 internal sealed class ProviderDirectory(IServiceScopeFactory scopes, ProviderCredentials credentials, IOptions<ProviderOptions> options, TimeProvider clock)
 {
@@ -24,6 +24,13 @@ internal sealed class ProviderDirectory(IServiceScopeFactory scopes, ProviderCre
     private readonly ConcurrentDictionary<(Guid Tenant, string Channel), (DateTimeOffset ReadAt, IReadOnlyList<ResolvedProvider> Chain)> _chains = new();
 
     public async Task<IReadOnlyList<ResolvedProvider>> ChainAsync(Guid tenantId, string channel, CancellationToken ct)
+    {
+        var chain = await ConfiguredAsync(tenantId, channel, ct);
+        return chain.Count == 0 && options.Value.DevelopmentSink ? [DevelopmentSink(tenantId, channel)] : chain;
+    }
+
+    /// <summary>The tenant's own providers of the channel only (email falls back to the SMTP server, not to the sink).</summary>
+    public async Task<IReadOnlyList<ResolvedProvider>> ConfiguredAsync(Guid tenantId, string channel, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         if (_chains.TryGetValue((tenantId, channel), out var cached) && now - cached.ReadAt < options.Value.ConfigurationCache)
@@ -36,9 +43,8 @@ internal sealed class ProviderDirectory(IServiceScopeFactory scopes, ProviderCre
             .Where(p => p.TenantId == tenantId && p.Channel == channel && p.Enabled)
             .OrderBy(p => p.Priority).ThenBy(p => p.Id)
             .ToListAsync(ct);
-        IReadOnlyList<ResolvedProvider> chain = providers.Count == 0 && options.Value.DevelopmentSink
-            ? [DevelopmentSink(tenantId, channel)]
-            : [.. providers.Select(p => new ResolvedProvider(p, JsonDocument.Parse(p.Settings).RootElement.Clone(), credentials.Unprotect(p.ProtectedCredentials)))];
+        IReadOnlyList<ResolvedProvider> chain =
+            [.. providers.Select(p => new ResolvedProvider(p, JsonDocument.Parse(p.Settings).RootElement.Clone(), credentials.Unprotect(p.ProtectedCredentials)))];
         _chains[(tenantId, channel)] = (now, chain);
         return chain;
     }

@@ -69,11 +69,20 @@ internal sealed class ProviderHttp : IDisposable
     /// </summary>
     public async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpRequestMessage request, HandoverContent content, CancellationToken ct)
     {
+        var (status, body, _) = await SendWithHeaderAsync(request, content, null, ct);
+        return (status, body);
+    }
+
+    /// <summary>As <see cref="SendAsync"/>, also reading one response header (a provider's message id, say).</summary>
+    public async Task<(HttpStatusCode Status, string Body, string? Header)> SendWithHeaderAsync(
+        HttpRequestMessage request, HandoverContent content, string? header, CancellationToken ct)
+    {
         request.Content = content;
         try
         {
             using var response = await Client.SendAsync(request, ct);
-            return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+            var value = header is not null && response.Headers.TryGetValues(header, out var values) ? values.FirstOrDefault() : null;
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(ct), value);
         }
         catch (Exception ex) when (Find<HandoverRefusedException>(ex) is { } refused)
         {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Providers;
 using Notify.Modules.Delivery.Telemetry;
 using Notify.Modules.Delivery.Tracking;
 using Notify.Modules.Preferences.Contracts;
@@ -46,6 +47,8 @@ internal sealed class EmailSender(
     SmtpServer server,
     IOptions<EmailOptions> options,
     EmailTracking tracking,
+    ProviderDirectory directory,
+    ProviderChainSender chainSender,
     TimeProvider clock,
     ILogger<EmailSender> logger) : BackgroundService
 {
@@ -128,20 +131,28 @@ internal sealed class EmailSender(
             // A sender died after letting the message go: the server has it, so it is not sent again.
             logger.LogWarning("Email delivery {DeliveryId} was handed over at {HandedOverAt} by a sender that stopped before recording the outcome; recording it sent", delivery.Id, handedOverAt);
             await store.MarkSentAsync(delivery, notification, EmailMessageFactory.MessageIdOf(delivery.Id, _from),
-                $"(unconfirmed: handed to the SMTP server at {handedOverAt:O} by a sender that stopped before its answer was recorded; not sent again)", ct);
+                $"(unconfirmed: handed to the SMTP server or provider at {handedOverAt:O} by a sender that stopped before its answer was recorded; not sent again)", ct);
+            return;
+        }
+
+        var unsubscribe = notification.UserId is { } userId && !MandatoryCategories.Contains(notification.Category)
+            ? preferences.LinksFor(notification.TenantId, userId, notification.Category).Unsubscribe
+            : null;
+        // Rewritten per send, not at render time: the links carry this delivery's id, which rendering does not know yet.
+        var tracked = content.Tracking && content.Html is { } html
+            ? content with { Html = tracking.Apply(html, delivery.TenantId, delivery.Id, delivery.CreatedAt) }
+            : content;
+
+        // A tenant with email providers of its own (an HTTP email API) sends through them instead of the SMTP server.
+        if (await directory.ConfiguredAsync(delivery.TenantId, Channels.Email, ct) is { Count: > 0 } providers)
+        {
+            await chainSender.SendAsync(store, delivery, notification, tracked, providers, unsubscribe, ct);
             return;
         }
 
         MimeMessage message;
         try
         {
-            var unsubscribe = notification.UserId is { } userId && !MandatoryCategories.Contains(notification.Category)
-                ? preferences.LinksFor(notification.TenantId, userId, notification.Category).Unsubscribe
-                : null;
-            // Rewritten per send, not at render time: the links carry this delivery's id, which rendering does not know yet.
-            var tracked = content.Tracking && content.Html is { } html
-                ? content with { Html = tracking.Apply(html, delivery.TenantId, delivery.Id, delivery.CreatedAt) }
-                : content;
             message = EmailMessageFactory.Create(delivery.Id, _from, delivery.Address, tracked, unsubscribe);
         }
         catch (ParseException ex)

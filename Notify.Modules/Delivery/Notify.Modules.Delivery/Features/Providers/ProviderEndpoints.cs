@@ -15,10 +15,10 @@ namespace Notify.Modules.Delivery.Features.Providers;
 /// <summary>A provider account to create. Credentials are write-only: stored encrypted, never returned.</summary>
 public sealed record CreateProviderRequest
 {
-    /// <summary>sms, push or webhook (email goes through the deployment's SMTP server).</summary>
+    /// <summary>email (instead of the deployment's SMTP server), sms, push or webhook.</summary>
     public string Channel { get; init; } = "";
 
-    /// <summary>twilio or http_sms (sms), fcm or webpush (push), webhook (webhook), sink (any: records instead of sending).</summary>
+    /// <summary>sendgrid (email), twilio or http_sms (sms), fcm or webpush (push), webhook (webhook), sink (any: records instead of sending).</summary>
     public string Kind { get; init; } = "";
 
     public string Name { get; init; } = "";
@@ -45,7 +45,7 @@ public sealed record CreateProviderRequest
     /// <summary>The adapter's settings: twilio {baseUrl?, from | messagingServiceSid, statusCallback?}; http_sms {url, method?, body?, messageIdField?}.</summary>
     public JsonElement? Settings { get; init; }
 
-    /// <summary>twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webpush {vapidPublicKey, vapidPrivateKey}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
+    /// <summary>sendgrid {apiKey}; twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webpush {vapidPublicKey, vapidPrivateKey}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
     public Dictionary<string, string>? Credentials { get; init; }
 }
 
@@ -134,6 +134,18 @@ internal static class ProviderRules
                 }
 
                 break;
+            case ProviderKinds.SendGrid:
+                if (!credentials.ContainsKey("apiKey"))
+                {
+                    problems.Add("credentials.apiKey is required for a sendgrid provider.");
+                }
+
+                if (Setting("from") is not { } sender || !sender.Contains('@', StringComparison.Ordinal))
+                {
+                    problems.Add("settings.from (the sender's email address) is required for a sendgrid provider.");
+                }
+
+                break;
             case ProviderKinds.Fcm:
                 if (!credentials.TryGetValue("serviceAccount", out var account) || !IsServiceAccount(account))
                 {
@@ -209,7 +221,7 @@ internal sealed class CreateProviderValidator : Validator<CreateProviderRequest>
     public CreateProviderValidator()
     {
         RuleFor(x => x.Channel).Must(ProviderKinds.ByChannel.ContainsKey)
-            .WithMessage($"channel must be one of: {string.Join(", ", ProviderKinds.ByChannel.Keys)} (email goes through the deployment's SMTP server).");
+            .WithMessage($"channel must be one of: {string.Join(", ", ProviderKinds.ByChannel.Keys)}.");
         RuleFor(x => x.Kind).Must((r, kind) => !ProviderKinds.ByChannel.TryGetValue(r.Channel, out var kinds) || kinds.Contains(kind))
             .WithMessage(r => $"kind must be one of: {string.Join(", ", ProviderKinds.ByChannel.GetValueOrDefault(r.Channel) ?? [])} for the {r.Channel} channel.");
         RuleFor(x => x.Name).NotEmpty();
