@@ -320,14 +320,17 @@ public sealed class ProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Email_of_a_tenant_with_a_SendGrid_provider_goes_through_its_API_with_the_unsubscribe_headers()
+    public async Task Email_of_a_tenant_with_a_SendGrid_provider_goes_through_its_API_and_its_signed_event_webhook_suppresses_a_bounced_address()
     {
         _stub.Answer(202, "");
         _stub.Headers["X-Message-Id"] = "sg-message-1";
+        // SendGrid signs its Event Webhook with this key pair's private half; the provider holds the public one.
+        using var sendGridEvents = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var providerId = await CreateProviderAsync(new
         {
             channel = "email", kind = "sendgrid", name = "SendGrid", costPerMessage = 0.001m,
-            settings = new { baseUrl = _stub.BaseUrl, from = "news@example.com", fromName = "Example News" }, credentials = new { apiKey = "SG.test-key" },
+            settings = new { baseUrl = _stub.BaseUrl, from = "news@example.com", fromName = "Example News" },
+            credentials = new { apiKey = "SG.test-key", eventWebhookKey = Convert.ToBase64String(sendGridEvents.ExportSubjectPublicKeyInfo()) },
         });
         var content = new RenderedMessage(Channels.Email, "en", Subject: "Hello Ann", Html: "<p>Hi Ann</p>", Text: "Hi Ann");
         var (_, deliveryId) = (await _hosts.QueueAsync(_tenant, Channels.Email, [("ann", "ann@example.com")], content, category: "marketing"))[0];
@@ -347,6 +350,33 @@ public sealed class ProviderTests : IAsyncLifetime
         Assert.Equal("List-Unsubscribe=One-Click", mail.GetProperty("headers").GetProperty("List-Unsubscribe-Post").GetString());
         Assert.Equal(deliveryId.ToString(), mail.GetProperty("custom_args").GetProperty("notify_delivery_id").GetString());
         Assert.Equal(("sg-message-1", providerId, 0.001m), (delivery.ProviderMessageId, delivery.ProviderId, delivery.Cost));
+
+        // SendGrid's signed Event Webhook: a hard bounce names the delivery through the custom argument sent with it.
+        var events = JsonSerializer.SerializeToUtf8Bytes(new[]
+        {
+            new Dictionary<string, object> { ["email"] = "ann@example.com", ["event"] = "bounce", ["type"] = "bounce", ["reason"] = "550 5.1.1 no such user",
+                ["sg_message_id"] = "sg-message-1.filter0001.1234.5678.0", ["notify_delivery_id"] = deliveryId.ToString() },
+        });
+        using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostSendGridEventsAsync(providerId, events, forger)).StatusCode);
+        Assert.Equal(DeliveryStatus.Sent, (await DeliveryAsync(deliveryId)).Status);
+
+        var accepted = await PostSendGridEventsAsync(providerId, events, sendGridEvents);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(DeliveryStatus.Bounced, (await DeliveryAsync(deliveryId)).Status);
+        Assert.Contains("ann@example.com", await _client.GetStringAsync("/v1/suppressions"), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private async Task<HttpResponseMessage> PostSendGridEventsAsync(Guid providerId, byte[] body, ECDsa key)
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signature = key.SignData([.. Encoding.UTF8.GetBytes(timestamp), .. body], HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        using var anonymous = DeliveryHosts.Client(_client.BaseAddress!, null);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/providers/{providerId}/events") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Headers.Add("X-Twilio-Email-Event-Webhook-Timestamp", timestamp);
+        request.Headers.Add("X-Twilio-Email-Event-Webhook-Signature", Convert.ToBase64String(signature));
+        return await anonymous.SendAsync(request);
     }
 
     [Fact]

@@ -26,8 +26,11 @@ internal static class ReceiptTypes
     public static readonly string[] All = [Delivered, Bounced, SoftBounced, Complained, Failed];
 }
 
-/// <summary>One receipt, in the provider-neutral form every adapter's callback is turned into.</summary>
-internal sealed record Receipt(string ProviderMessageId, string Type, string? Detail);
+/// <summary>
+/// One receipt, in the provider-neutral form every adapter's callback is turned into; it names the message by the
+/// provider's id, or by the delivery id when the provider echoes it back (SendGrid's custom arguments).
+/// </summary>
+internal sealed record Receipt(string ProviderMessageId, string Type, string? Detail, Guid? DeliveryId = null);
 
 /// <summary>What became of one receipt.</summary>
 internal sealed record ReceiptResult(string ProviderMessageId, string Outcome);
@@ -53,8 +56,10 @@ internal sealed class ReceiptProcessor(DeliveryDbContext db, NotificationStore s
 
     private async Task<string> ApplyAsync(Provider provider, Receipt receipt, CancellationToken ct)
     {
-        var delivery = await db.Deliveries.AsNoTracking()
-            .FirstOrDefaultAsync(d => d.ProviderMessageId == receipt.ProviderMessageId && d.TenantId == provider.TenantId && d.ProviderId == provider.Id, ct);
+        var candidates = db.Deliveries.AsNoTracking().Where(d => d.TenantId == provider.TenantId && d.ProviderId == provider.Id);
+        var delivery = await (receipt.DeliveryId is { } deliveryId
+            ? candidates.Where(d => d.Id == deliveryId)
+            : candidates.Where(d => d.ProviderMessageId == receipt.ProviderMessageId)).FirstOrDefaultAsync(ct);
         if (delivery is null)
         {
             return "unknown_message";

@@ -45,7 +45,7 @@ public sealed record CreateProviderRequest
     /// <summary>The adapter's settings: twilio {baseUrl?, from | messagingServiceSid, statusCallback?}; http_sms {url, method?, body?, messageIdField?}.</summary>
     public JsonElement? Settings { get; init; }
 
-    /// <summary>sendgrid {apiKey}; twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webpush {vapidPublicKey, vapidPrivateKey}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
+    /// <summary>sendgrid {apiKey, eventWebhookKey (to verify its signed Event Webhook)}; twilio {accountSid, authToken}; fcm {serviceAccount: the key's JSON}; webpush {vapidPublicKey, vapidPrivateKey}; webhook {secret}; http_sms {"header:Name": value …}; any {receiptSecret} to sign receipts.</summary>
     public Dictionary<string, string>? Credentials { get; init; }
 }
 

@@ -26,7 +26,8 @@ public sealed record ProviderEventOutcome(string MessageId, string Outcome);
 /// <c>POST /v1/providers/{providerId}/events</c>: delivery receipts, bounces and complaints from a provider. No API key —
 /// providers cannot hold one — so every request must carry its provider's signature: Twilio's
 /// <c>X-Twilio-Signature</c> (HMAC-SHA1 of the URL and the form, with the account's auth token) for twilio providers;
-/// for the others Notify's own JSON form signed the Standard Webhooks way with the provider's <c>receiptSecret</c>.
+/// SendGrid's signed Event Webhook (ECDSA) for sendgrid providers with an <c>eventWebhookKey</c>; for the others
+/// Notify's own JSON form signed the Standard Webhooks way with the provider's <c>receiptSecret</c>.
 /// </summary>
 internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCredentials credentials, ReceiptProcessor receipts, IConfiguration configuration, TimeProvider clock)
     : EndpointWithoutRequest<ProviderEventsResponse>
@@ -60,9 +61,12 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
         }
 
         var secrets = credentials.Unprotect(provider.ProtectedCredentials);
-        var parsed = provider.Kind == ProviderKinds.Twilio
-            ? await ReadTwilioAsync(secrets, ct)
-            : await ReadSignedJsonAsync(secrets, ct);
+        var parsed = provider.Kind switch
+        {
+            ProviderKinds.Twilio => await ReadTwilioAsync(secrets, ct),
+            ProviderKinds.SendGrid when secrets.ContainsKey("eventWebhookKey") => await ReadSendGridAsync(secrets["eventWebhookKey"], ct),
+            _ => await ReadSignedJsonAsync(secrets, ct),
+        };
         if (parsed.Problem is { } problem)
         {
             await Send.ResultAsync(problem);
@@ -123,6 +127,61 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
         var request = HttpContext.Request;
         var baseUrl = configuration["Notify:PublicBaseUrl"]?.TrimEnd('/') ?? $"{request.Scheme}://{request.Host}{request.PathBase}";
         return $"{baseUrl}{request.Path}{request.QueryString}";
+    }
+
+    /// <summary>
+    /// SendGrid's Event Webhook: a JSON array of events, signed with ECDSA (P-256, SHA-256) over the timestamp header and
+    /// the body; the key is the provider's <c>eventWebhookKey</c> (SendGrid's verification key, base64). The delivery
+    /// id comes back as the custom argument the adapter sent.
+    /// </summary>
+    private async Task<Parsed> ReadSendGridAsync(string verificationKey, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await HttpContext.Request.Body.CopyToAsync(buffer, ct);
+        var body = buffer.ToArray();
+        var timestamp = HttpContext.Request.Headers["X-Twilio-Email-Event-Webhook-Timestamp"].ToString();
+        bool valid;
+        try
+        {
+            using var key = ECDsa.Create();
+            key.ImportSubjectPublicKeyInfo(Convert.FromBase64String(verificationKey), out _);
+            byte[] signed = [.. Encoding.UTF8.GetBytes(timestamp), .. body];
+            valid = key.VerifyData(signed,
+                Convert.FromBase64String(HttpContext.Request.Headers["X-Twilio-Email-Event-Webhook-Signature"].ToString()),
+                HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        }
+        catch (Exception ex) when (ex is FormatException or CryptographicException)
+        {
+            valid = false;
+        }
+
+        if (!valid || !long.TryParse(timestamp, out var seconds) || Math.Abs(clock.GetUtcNow().ToUnixTimeSeconds() - seconds) > Tolerance.TotalSeconds)
+        {
+            return new([], Unauthorized("The SendGrid event signature does not verify with the provider's eventWebhookKey (or its timestamp is stale)."));
+        }
+
+        var receipts = new List<Receipt>();
+        foreach (var item in JsonDocument.Parse(body).RootElement.EnumerateArray())
+        {
+            string? Field(string name) => item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            // A "blocked" bounce is a temporary refusal; "deferred" is SendGrid still trying, nothing to record.
+            var type = (Field("event"), Field("type")) switch
+            {
+                ("delivered", _) => ReceiptTypes.Delivered,
+                ("bounce", "blocked") => ReceiptTypes.SoftBounced,
+                ("bounce", _) => ReceiptTypes.Bounced,
+                ("spamreport", _) => ReceiptTypes.Complained,
+                ("dropped", _) => ReceiptTypes.Failed,
+                _ => null,
+            };
+            if (type is not null)
+            {
+                var messageId = Field("sg_message_id") is { } sg ? sg.Split('.')[0] : "";
+                receipts.Add(new Receipt(messageId, type, Field("reason"), Guid.TryParse(Field("notify_delivery_id"), out var deliveryId) ? deliveryId : null));
+            }
+        }
+
+        return new(receipts, null);
     }
 
     /// <summary>Notify's receipt form, signed with the provider's receiptSecret (Standard Webhooks).</summary>
