@@ -30,6 +30,9 @@ public static class Problems
 /// <summary>Problem results returned by endpoints, with stable <c>type</c>s.</summary>
 public static class ProblemResults
 {
+    /// <summary>401 for callers that authenticate by signature rather than an API key (provider callbacks).</summary>
+    public static IResult Unauthorized(string detail) => Create(StatusCodes.Status401Unauthorized, "Unauthorized", detail, "unauthorized");
+
     public static IResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, "Not found", detail, "not-found");
 
     public static IResult Conflict(string detail) => Create(StatusCodes.Status409Conflict, "Conflict", detail, "conflict");

@@ -45,6 +45,14 @@ public static class WebhookSigner
         return header.ToString();
     }
 
+    /// <summary>Whether one of the <c>v1,</c> signatures in <paramref name="signatureHeader"/> is this message's under <paramref name="key"/> (constant time).</summary>
+    public static bool Verify(string messageId, long timestamp, ReadOnlySpan<byte> body, string signatureHeader, byte[] key)
+    {
+        var expected = Encoding.ASCII.GetBytes(Sign(messageId, timestamp, body, [key]));
+        return signatureHeader.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Any(given => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(given), expected));
+    }
+
     /// <summary>The wire form of a message id: <c>msg_</c> + the event's id as 32 hex digits.</summary>
     public static string MessageId(Guid eventId) => "msg_" + eventId.ToString("N");
 }

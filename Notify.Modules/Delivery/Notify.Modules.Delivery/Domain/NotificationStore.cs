@@ -252,6 +252,41 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         return true;
     }
 
+    /// <summary>
+    /// Moves one sent delivery forward to <paramref name="status"/> (delivered, opened, clicked, bounced …; never back)
+    /// and adds its timeline row, whose status and webhook events <see cref="DeliveryDbContext"/> adds when the caller
+    /// saves, in the caller's transaction. Only a delivery of <paramref name="tenantId"/> (and of <paramref name="channel"/>,
+    /// when given) moves. Its notification's id when it moved; null when it was already there or past it.
+    /// </summary>
+    public async Task<Guid?> AdvanceDeliveryAsync(
+        Guid tenantId, Guid deliveryId, DateTimeOffset deliveryCreatedAt, string status, string? detail, CancellationToken ct, string? channel = null)
+    {
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression and the channel condition are built from constants, not from input; values are parameters.
+        var moved = await db.Database.SqlQueryRaw<MovedDelivery>(
+            $$"""
+            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
+            WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND {{DeliveryStatus.RankSql}} < {5}{{(channel is null ? "" : " AND channel = {6}")}}
+            RETURNING notification_id, channel
+            """,
+            [status, now, deliveryId, deliveryCreatedAt, tenantId, DeliveryStatus.Rank(status), .. channel is null ? Array.Empty<object>() : [channel]])
+            .ToListAsync(ct);
+#pragma warning restore EF1002
+        if (moved is not [var delivery])
+        {
+            return null;
+        }
+
+        db.Events.Add(new NotificationEvent
+        {
+            Id = Ids.New(clock), TenantId = tenantId, NotificationId = delivery.NotificationId, DeliveryId = deliveryId, Channel = delivery.Channel,
+            Type = status, Detail = detail is { Length: > 2000 } ? detail[..2000] : detail, CreatedAt = now,
+        });
+        return delivery.NotificationId;
+    }
+
+    internal sealed record MovedDelivery(Guid NotificationId, string Channel);
+
     /// <summary>A timeline row; <paramref name="channel"/> and <paramref name="deliveryId"/> when it is about one channel or delivery.</summary>
     public NotificationEvent NewEvent(Notification notification, string type, string? detail, string? channel = null, Guid? deliveryId = null)
     {

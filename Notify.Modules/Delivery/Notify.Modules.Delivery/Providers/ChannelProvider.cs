@@ -62,7 +62,8 @@ internal sealed class HandoverContent : ByteArrayContent
     private readonly byte[] _body;
     private readonly Func<CancellationToken, Task<bool>> _beforeEnd;
 
-    public HandoverContent(byte[] body, string mediaType, Func<CancellationToken, Task<bool>> beforeEnd)
+    /// <param name="charset">The body's charset; null for binary bodies.</param>
+    public HandoverContent(byte[] body, string mediaType, Func<CancellationToken, Task<bool>> beforeEnd, string? charset = "utf-8")
         : base(body)
     {
         if (body.Length == 0)
@@ -72,7 +73,7 @@ internal sealed class HandoverContent : ByteArrayContent
 
         _body = body;
         _beforeEnd = beforeEnd;
-        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType) { CharSet = "utf-8" };
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType) { CharSet = charset };
     }
 
     /// <summary>Whether the whole body went out: from then on the provider may have the message.</summary>

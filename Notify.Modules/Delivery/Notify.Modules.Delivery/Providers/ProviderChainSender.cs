@@ -118,9 +118,8 @@ internal sealed class ProviderChainSender(
         catch (ProviderInDoubtException ex)
         {
             logger.LogWarning("{Channel} delivery {DeliveryId}: {Provider} went silent after the whole request went out; recording it sent", delivery.Channel, delivery.Id, provider.Config.Name);
-            await store.MarkSentAsync(delivery, notification, delivery.Id.ToString(),
-                $"(unconfirmed: {provider.Config.Name} went silent after the whole request went out: {ex.Message}; not sent again)", CancellationToken.None,
-                (provider.Config.Id, provider.Config.CostPerMessage));
+            await store.MarkSentUnconfirmedAsync(delivery, notification, delivery.Id.ToString(),
+                $"{provider.Config.Name} went silent after the whole request went out: {ex.Message}", CancellationToken.None, (provider.Config.Id, provider.Config.CostPerMessage));
             return new Outcome.Done();
         }
         catch (ProviderException ex) when (ex.Failure == ProviderFailure.RecipientInvalid)

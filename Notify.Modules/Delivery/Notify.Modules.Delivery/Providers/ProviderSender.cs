@@ -31,38 +31,8 @@ internal sealed class ProviderSender(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(ProviderChannels.Select(channel => Task.Run(() => SendChannelAsync(channel, stoppingToken), CancellationToken.None)));
 
-    private async Task SendChannelAsync(string channel, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var claimed = 0;
-            try
-            {
-                claimed = await SendDueAsync(channel, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex)
-            {
-                // The database was unreachable, say: claimed deliveries come back after their lease.
-                logger.LogError(ex, "Sending {Channel} failed; trying again shortly", channel);
-            }
-
-            if (claimed < _options.BatchSize)
-            {
-                try
-                {
-                    await Task.Delay(_options.PollInterval, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-    }
+    private Task SendChannelAsync(string channel, CancellationToken stoppingToken) =>
+        SenderLoop.RunAsync(ct => SendDueAsync(channel, ct), _options.BatchSize, _options.PollInterval, clock, logger, $"Sending {channel} failed", stoppingToken);
 
     /// <summary>Claims one batch of the channel's due deliveries and sends them, several at once; the number claimed.</summary>
     internal async Task<int> SendDueAsync(string channel, CancellationToken ct)
@@ -97,8 +67,7 @@ internal sealed class ProviderSender(
         if (delivery.HandedOverAt is { } handedOverAt)
         {
             // A sender died after handing it over: the provider may have it, so it is not sent again.
-            await store.MarkSentAsync(delivery, notification, delivery.Id.ToString(),
-                $"(unconfirmed: handed to a provider at {handedOverAt:O} by a sender that stopped before its answer was recorded; not sent again)", ct);
+            await store.MarkSentUnconfirmedAsync(delivery, notification, delivery.Id.ToString(), SendingStore.HandedOverByStoppedSender(handedOverAt, "a provider"), ct);
             return;
         }
 

@@ -98,20 +98,14 @@ internal sealed class ReceiptProcessor(DeliveryDbContext db, NotificationStore s
     /// <summary>Moves the delivery forward to <paramref name="status"/> with a timeline event; false when it was already there or past it.</summary>
     private async Task<bool> MoveAsync(ChannelDelivery delivery, Notification notification, string status, Receipt receipt, CancellationToken ct)
     {
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-        var moved = await db.Database.ExecuteSqlRawAsync(
-            $$"""
-            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
-            WHERE id = {2} AND created_at = {3} AND {{DeliveryStatus.RankSql}} < {4}
-            """,
-            [status, clock.GetUtcNow(), delivery.Id, delivery.CreatedAt, DeliveryStatus.Rank(status)], ct);
-#pragma warning restore EF1002
-        if (moved == 0)
+        // The notification's facts are at hand: the status event need not look them up.
+        db.Remember(notification);
+        if (await store.AdvanceDeliveryAsync(delivery.TenantId, delivery.Id, delivery.CreatedAt, status,
+                receipt.Detail ?? $"Reported by the provider ({receipt.ProviderMessageId}).", ct) is null)
         {
             return false;
         }
 
-        db.Events.Add(store.NewEvent(notification, status, receipt.Detail ?? $"Reported by the provider ({receipt.ProviderMessageId}).", delivery.Channel, delivery.Id));
         if (status == DeliveryStatus.Delivered)
         {
             await store.AdvanceAsync(notification, NotificationStatus.Delivered, ct);

@@ -46,8 +46,7 @@ internal sealed class WebPushProvider(ProviderHttp http, TimeProvider clock) : I
         request.Headers.TryAddWithoutValidation("Authorization",
             $"vapid t={VapidToken(url, send.Provider.Setting("subject") ?? "mailto:notify@localhost", vapidPublic, vapidPrivate)}, k={Base64Url.EncodeToString(vapidPublic)}");
         var body = Encrypt(payload, subscriberKey, authSecret);
-        var handover = new HandoverContent(body, "application/octet-stream", send.BeforeEnd);
-        handover.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        var handover = new HandoverContent(body, "application/octet-stream", send.BeforeEnd, charset: null);
         handover.Headers.ContentEncoding.Add("aes128gcm");
         var (status, answer) = await http.SendAsync(request, handover, ct);
         if ((int)status is >= 200 and < 300)

@@ -67,36 +67,7 @@ internal sealed class EmailSender(
     private async Task SendOverOneConnectionAsync(CancellationToken stoppingToken)
     {
         using var smtp = new SmtpConnection(server);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var claimed = 0;
-            try
-            {
-                claimed = await SendDueAsync(smtp, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex)
-            {
-                // The database was unreachable, say: claimed deliveries come back after their lease.
-                logger.LogError(ex, "Sending email failed; trying again shortly");
-            }
-
-            if (claimed < _options.BatchSize)
-            {
-                try
-                {
-                    await Task.Delay(_options.PollInterval, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-
+        await SenderLoop.RunAsync(ct => SendDueAsync(smtp, ct), _options.BatchSize, _options.PollInterval, clock, logger, "Sending email failed", stoppingToken);
         await smtp.DisconnectAsync();
     }
 
@@ -130,8 +101,8 @@ internal sealed class EmailSender(
         {
             // A sender died after letting the message go: the server has it, so it is not sent again.
             logger.LogWarning("Email delivery {DeliveryId} was handed over at {HandedOverAt} by a sender that stopped before recording the outcome; recording it sent", delivery.Id, handedOverAt);
-            await store.MarkSentAsync(delivery, notification, EmailMessageFactory.MessageIdOf(delivery.Id, _from),
-                $"(unconfirmed: handed to the SMTP server or provider at {handedOverAt:O} by a sender that stopped before its answer was recorded; not sent again)", ct);
+            await store.MarkSentUnconfirmedAsync(delivery, notification, EmailMessageFactory.MessageIdOf(delivery.Id, _from),
+                SendingStore.HandedOverByStoppedSender(handedOverAt, "the SMTP server or provider"), ct);
             return;
         }
 
@@ -219,8 +190,8 @@ internal sealed class EmailSender(
         {
             logger.LogWarning("Email delivery {DeliveryId}: the connection was lost after the message went out ({Error}); recording it sent", attempt.Delivery.Id, ErrorOf(ex));
             await attempt.Smtp.DisconnectAsync();
-            await attempt.Store.MarkSentAsync(attempt.Delivery, attempt.Notification, messageId,
-                $"(unconfirmed: the connection was lost after the message went out, before the server answered: {ErrorOf(ex)}; not sent again)", CancellationToken.None);
+            await attempt.Store.MarkSentUnconfirmedAsync(attempt.Delivery, attempt.Notification, messageId,
+                $"the connection was lost after the message went out, before the server answered: {ErrorOf(ex)}", CancellationToken.None);
             return;
         }
 

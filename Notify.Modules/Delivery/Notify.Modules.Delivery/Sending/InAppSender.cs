@@ -84,38 +84,9 @@ internal sealed class InAppSender(
         FROM items i JOIN src s ON s.id = i.id
         """;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var stored = 0;
-            try
-            {
-                stored = await StoreDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex)
-            {
-                // The database was unreachable, or a deadlock with a concurrent cancel: nothing committed, the batch comes back.
-                logger.LogError(ex, "Storing in-app deliveries failed; trying again shortly");
-            }
-
-            if (stored < _options.BatchSize)
-            {
-                try
-                {
-                    await Task.Delay(_options.PollInterval, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-    }
+    // A failed round (the database unreachable, or a deadlock with a concurrent cancel) committed nothing: the batch comes back.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        SenderLoop.RunAsync(StoreDueAsync, _options.BatchSize, _options.PollInterval, clock, logger, "Storing in-app deliveries failed", stoppingToken);
 
     /// <summary>Stores one batch of due in-app deliveries in their inboxes and announces them; the number stored.</summary>
     internal async Task<int> StoreDueAsync(CancellationToken ct)

@@ -93,6 +93,18 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await command.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>
+    /// The message may be out but its answer was lost (<paramref name="why"/>): it is recorded sent, flagged unconfirmed
+    /// in the timeline, and never sent again — a duplicate is worse than an unconfirmed send.
+    /// </summary>
+    public Task<bool> MarkSentUnconfirmedAsync(
+        ClaimedDelivery delivery, Notification notification, string providerMessageId, string why, CancellationToken ct, (Guid Id, decimal? Cost)? sentBy = null) =>
+        MarkSentAsync(delivery, notification, providerMessageId, $"(unconfirmed: {why}; not sent again)", ct, sentBy);
+
+    /// <summary>Why a claimed delivery that already carries a hand-over counts as sent: the sender that handed it to <paramref name="to"/> stopped.</summary>
+    public static string HandedOverByStoppedSender(DateTimeOffset handedOverAt, string to) =>
+        $"handed to {to} at {handedOverAt:O} by a sender that stopped before its answer was recorded";
+
     /// <summary>The provider answered that it did not take the message: the hand-over is undone, so a crash now does not count it as sent.</summary>
     public async Task ClearHandOverAsync(ClaimedDelivery delivery, CancellationToken ct)
     {

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Notify.Modules.Abstractions;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Templates.Contracts;
@@ -7,7 +5,7 @@ using Notify.Modules.Templates.Contracts;
 namespace Notify.Modules.Delivery.Tracking;
 
 /// <summary>Records what the tracking links report: an email delivery opened, or clicked.</summary>
-internal sealed class TrackingStore(DeliveryDbContext db, TimeProvider clock)
+internal sealed class TrackingStore(DeliveryDbContext db, NotificationStore store)
 {
     /// <summary>
     /// Moves the email delivery forward to <paramref name="status"/> (<c>opened</c> or <c>clicked</c>) with its timeline
@@ -18,32 +16,11 @@ internal sealed class TrackingStore(DeliveryDbContext db, TimeProvider clock)
     public async Task<bool> RecordAsync(TrackingPayload link, string status, string? detail, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var now = clock.GetUtcNow();
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-        var moved = await db.Database.SqlQueryRaw<Guid>(
-            $$"""
-            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
-            WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND channel = {5} AND {{DeliveryStatus.RankSql}} < {6}
-            RETURNING notification_id AS "Value"
-            """,
-            status, now, link.D, link.CreatedAt, link.T, Channels.Email, DeliveryStatus.Rank(status)).ToListAsync(ct);
-#pragma warning restore EF1002
-        if (moved.Count == 0)
+        if (await store.AdvanceDeliveryAsync(link.T, link.D, link.CreatedAt, status, detail, ct, Channels.Email) is null)
         {
             return false;
         }
 
-        db.Events.Add(new NotificationEvent
-        {
-            Id = Ids.New(clock),
-            TenantId = link.T,
-            NotificationId = moved[0],
-            DeliveryId = link.D,
-            Channel = Channels.Email,
-            Type = status,
-            Detail = detail is { Length: > 2000 } ? detail[..2000] : detail,
-            CreatedAt = now,
-        });
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return true;

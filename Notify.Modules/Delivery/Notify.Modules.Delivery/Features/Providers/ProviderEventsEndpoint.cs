@@ -136,9 +136,7 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
     /// </summary>
     private async Task<Parsed> ReadSendGridAsync(string verificationKey, CancellationToken ct)
     {
-        using var buffer = new MemoryStream();
-        await HttpContext.Request.Body.CopyToAsync(buffer, ct);
-        var body = buffer.ToArray();
+        var body = await BodyAsync(ct);
         var timestamp = HttpContext.Request.Headers["X-Twilio-Email-Event-Webhook-Timestamp"].ToString();
         bool valid;
         try
@@ -160,8 +158,24 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
             return new([], Unauthorized("The SendGrid event signature does not verify with the provider's eventWebhookKey (or its timestamp is stale)."));
         }
 
+        JsonDocument events;
+        try
+        {
+            events = JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            return new([], ProblemResults.UnprocessableField("events", $"The body is not valid JSON: {ex.Message}"));
+        }
+
+        using var owned = events;
+        if (events.RootElement.ValueKind != JsonValueKind.Array)
+        {
+            return new([], ProblemResults.UnprocessableField("events", "SendGrid posts a JSON array of events."));
+        }
+
         var receipts = new List<Receipt>();
-        foreach (var item in JsonDocument.Parse(body).RootElement.EnumerateArray())
+        foreach (var item in events.RootElement.EnumerateArray())
         {
             string? Field(string name) => item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
             // A "blocked" bounce is a temporary refusal; "deferred" is SendGrid still trying, nothing to record.
@@ -192,9 +206,7 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
             return new([], Unauthorized("This provider has no receiptSecret credential: set one to accept its receipts."));
         }
 
-        using var buffer = new MemoryStream();
-        await HttpContext.Request.Body.CopyToAsync(buffer, ct);
-        var body = buffer.ToArray();
+        var body = await BodyAsync(ct);
         var headers = HttpContext.Request.Headers;
         var id = headers[WebhookSigner.IdHeader].ToString();
         if (!long.TryParse(headers[WebhookSigner.TimestampHeader], out var timestamp)
@@ -203,9 +215,7 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
             return new([], Unauthorized("webhook-timestamp is missing or more than 5 minutes from now."));
         }
 
-        var expected = WebhookSigner.Sign(id, timestamp, body, [WebhookSigner.KeyOf(secret)]);
-        var given = headers[WebhookSigner.SignatureHeader].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (id.Length == 0 || !given.Any(g => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(g), Encoding.ASCII.GetBytes(expected))))
+        if (id.Length == 0 || !WebhookSigner.Verify(id, timestamp, body, headers[WebhookSigner.SignatureHeader].ToString(), WebhookSigner.KeyOf(secret)))
         {
             return new([], Unauthorized("webhook-signature does not match the provider's receiptSecret."));
         }
@@ -234,6 +244,12 @@ internal sealed class ProviderEventsEndpoint(DeliveryDbContext db, ProviderCrede
             : new([.. events.Select(e => new Receipt(e.MessageId, e.Type, e.Detail))], null);
     }
 
-    private static IResult Unauthorized(string detail) =>
-        Results.Problem(detail, statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", type: "https://notify.dev/problems/unauthorized");
+    private async Task<byte[]> BodyAsync(CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await HttpContext.Request.Body.CopyToAsync(buffer, ct);
+        return buffer.ToArray();
+    }
+
+    private static IResult Unauthorized(string detail) => ProblemResults.Unauthorized(detail);
 }
