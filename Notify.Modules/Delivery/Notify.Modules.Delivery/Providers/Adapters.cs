@@ -17,10 +17,9 @@ internal sealed class SinkProvider(NpgsqlDataSource dataSource, TimeProvider clo
 
     public async Task<string> SendAsync(ProviderSend send, CancellationToken ct)
     {
-        if (!await send.BeforeEnd(ct))
-        {
-            throw new Sending.HandoverRefusedException();
-        }
+        // Nothing leaves the process here: the hand-over simply commits before the row that stands for "sent".
+        var handOver = await send.BeforeEnd(ct) ?? throw new Sending.HandoverRefusedException();
+        await handOver.CommitAsync();
 
         // The delivery id is the row's id: a delivery is recorded once, however often it is handed over.
         await using var command = dataSource.CreateCommand("""

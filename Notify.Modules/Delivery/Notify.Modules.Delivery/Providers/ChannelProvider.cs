@@ -30,7 +30,7 @@ internal sealed record ResolvedProvider(Provider Config, JsonElement Settings, I
 
 /// <summary>One message to send through one provider; for email, with its one-click unsubscribe link when it has one.</summary>
 internal sealed record ProviderSend(
-    ResolvedProvider Provider, ClaimedDelivery Delivery, RenderedMessage Content, Func<CancellationToken, Task<bool>> BeforeEnd, Uri? Unsubscribe = null);
+    ResolvedProvider Provider, ClaimedDelivery Delivery, RenderedMessage Content, BeginHandOver BeforeEnd, Uri? Unsubscribe = null);
 
 /// <summary>How a send failed, as the adapter classifies it.</summary>
 internal enum ProviderFailure
@@ -60,10 +60,10 @@ internal sealed class ProviderInDoubtException(string message, Exception inner) 
 internal sealed class HandoverContent : ByteArrayContent
 {
     private readonly byte[] _body;
-    private readonly Func<CancellationToken, Task<bool>> _beforeEnd;
+    private readonly BeginHandOver _beforeEnd;
 
     /// <param name="charset">The body's charset; null for binary bodies.</param>
-    public HandoverContent(byte[] body, string mediaType, Func<CancellationToken, Task<bool>> beforeEnd, string? charset = "utf-8")
+    public HandoverContent(byte[] body, string mediaType, BeginHandOver beforeEnd, string? charset = "utf-8")
         : base(body)
     {
         if (body.Length == 0)
@@ -83,13 +83,19 @@ internal sealed class HandoverContent : ByteArrayContent
     {
         await stream.WriteAsync(_body.AsMemory(0, _body.Length - 1), cancellationToken);
         await stream.FlushAsync(cancellationToken);
-        if (!await _beforeEnd(cancellationToken))
+        var handOver = await _beforeEnd(cancellationToken) ?? throw new HandoverRefusedException();
+        // The COMMIT goes out first and the last byte right after; it is awaited once both are on their way.
+        var committing = handOver.CommitAsync();
+        try
         {
-            throw new HandoverRefusedException();
+            await stream.WriteAsync(_body.AsMemory(_body.Length - 1), cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            EndWritten = true;
         }
-
-        await stream.WriteAsync(_body.AsMemory(_body.Length - 1), cancellationToken);
-        EndWritten = true;
+        finally
+        {
+            await committing;
+        }
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>

@@ -89,7 +89,12 @@ internal sealed class ProviderChainSender(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var id = await adapter.SendAsync(new ProviderSend(provider, delivery, content, async c => handedOver = await store.MarkHandedOverAsync(delivery, c), unsubscribe), token);
+                    var id = await adapter.SendAsync(new ProviderSend(provider, delivery, content, async c =>
+                    {
+                        var handOver = await store.BeginHandOverAsync(delivery, c);
+                        handedOver = handOver is not null;
+                        return handOver;
+                    }, unsubscribe), token);
                     await RecordAttemptAsync(store, provider, delivery, succeeded: true, started);
                     return id;
                 }

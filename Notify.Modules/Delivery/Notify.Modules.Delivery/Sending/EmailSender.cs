@@ -30,13 +30,14 @@ namespace Notify.Modules.Delivery.Sending;
 /// Neither lost nor sent twice when a Worker dies. An SMTP server keeps a message once it has the end of its data
 /// (<c>CRLF.CRLF</c>), so writing that end is the line between "not sent" and "sent". The claim (attempt counted, lease
 /// taken) commits before anything is sent. The <see cref="HandoverStream"/> holds the end back until the hand-over is
-/// committed (<see cref="SendingStore.MarkHandedOverAsync"/>), and the "sent" outcome is recorded after the server's 250.
+/// committed (<see cref="SendingStore.BeginHandOverAsync"/>), and the "sent" outcome is recorded after the server's 250.
 /// </para>
 /// <para>
 /// A Worker that dies before the hand-over commits leaves a queued delivery without one: the server never had the whole
 /// message, and when the lease runs out another sender claims it and sends it. One that dies after it leaves a queued
-/// delivery with a hand-over: the server has the message (or, had the Worker died in the moment between the COMMIT's
-/// answer and writing three bytes, lost it), and the next claim records it sent, unconfirmed, without sending it again.
+/// delivery with a hand-over: the server has the message (or, had the Worker died between sending the mark's COMMIT and
+/// writing three bytes — two writes in a row — lost it), and the next claim records it sent, unconfirmed, without
+/// sending it again.
 /// The same goes for a connection lost after the end went out: the server may have the message, so it is not sent
 /// again. The server's own work on the message (storing it, which takes long) is outside both windows.
 /// </para>
@@ -184,7 +185,7 @@ internal sealed class EmailSender(
         var messageId = message.MessageId ?? EmailMessageFactory.MessageIdOf(attempt.Delivery.Id, _from);
         try
         {
-            await attempt.Smtp.SendAsync(message, c => attempt.Store.MarkHandedOverAsync(attempt.Delivery, c), ct);
+            await attempt.Smtp.SendAsync(message, c => attempt.Store.BeginHandOverAsync(attempt.Delivery, c), ct);
         }
         catch (Exception ex) when (attempt.Smtp.EndWritten && ex is not SmtpCommandException)
         {

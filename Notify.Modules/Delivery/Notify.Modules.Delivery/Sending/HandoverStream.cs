@@ -4,8 +4,8 @@ namespace Notify.Modules.Delivery.Sending;
 /// The SMTP connection's byte stream, under MailKit, holding back the end of each message's data (the <c>.CRLF</c> of
 /// the <c>CRLF.CRLF</c> terminator) until <see cref="BeforeEnd"/> has run. An SMTP server keeps a message only once
 /// it has the terminator, so this is the one point where "not sent" turns into "sent": the sender records the hand-over
-/// durably there, and a Worker killed on either side of it neither loses the message nor sends it twice
-/// (<see cref="EmailSender"/>).
+/// there (its COMMIT sent together with the end), and a Worker killed on either side of it neither loses the message
+/// nor sends it twice (<see cref="EmailSender"/>).
 /// </summary>
 /// <remarks>
 /// Dot-stuffing guarantees <c>CRLF.CRLF</c> never occurs inside message data, and no SMTP command contains it, so
@@ -20,16 +20,17 @@ internal sealed class HandoverStream(Stream inner) : Stream
     private byte[] _held = [];
 
     /// <summary>
-    /// Runs before the terminator's <c>.CRLF</c> is written; false (the message is no longer this sender's to send)
-    /// aborts the message: the end is never written and <see cref="HandoverRefusedException"/> is thrown.
+    /// Runs before the terminator's <c>.CRLF</c> is written; its COMMIT is started right before that write and awaited
+    /// after. Null (the message is no longer this sender's to send) aborts the message: the end is never written and
+    /// <see cref="HandoverRefusedException"/> is thrown.
     /// </summary>
-    public Func<CancellationToken, Task<bool>>? BeforeEnd { get; private set; }
+    public BeginHandOver? BeforeEnd { get; private set; }
 
     /// <summary>Whether the current message's terminator went out whole: from then on the server may have it.</summary>
     public bool EndWritten { get; private set; }
 
     /// <summary>Starts a new message: <paramref name="beforeEnd"/> guards its hand-over.</summary>
-    public void Arm(Func<CancellationToken, Task<bool>> beforeEnd)
+    public void Arm(BeginHandOver beforeEnd)
     {
         BeforeEnd = beforeEnd;
         EndWritten = false;
@@ -53,13 +54,17 @@ internal sealed class HandoverStream(Stream inner) : Stream
             await inner.WriteAsync(bytes[..dot], cancellationToken);
             await inner.FlushAsync(cancellationToken);
             BeforeEnd = null;
-            if (!await beforeEnd(cancellationToken))
+            var handOver = await beforeEnd(cancellationToken) ?? throw new HandoverRefusedException();
+            var committing = handOver.CommitAsync();
+            try
             {
-                throw new HandoverRefusedException();
+                await inner.WriteAsync(bytes[dot..], cancellationToken);
+                EndWritten = true;
             }
-
-            await inner.WriteAsync(bytes[dot..], cancellationToken);
-            EndWritten = true;
+            finally
+            {
+                await committing;
+            }
             return;
         }
 

@@ -62,21 +62,52 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     /// <summary>
-    /// Records that the message is about to be let go to the provider (see <see cref="ChannelDelivery.HandedOverAt"/>):
-    /// committed on its own, right before. False when the delivery is no longer this claim's — cancelled, or its lease ran
+    /// Starts recording that the message is about to be let go to its server or provider
+    /// (<see cref="ChannelDelivery.HandedOverAt"/>): the mark is written in a transaction, and the returned
+    /// <see cref="HandOver"/> commits it. The sender starts that COMMIT right before it writes the message's last bytes
+    /// and awaits it after: PostgreSQL runs a COMMIT it has received even if the Worker dies, so the only window left is
+    /// the moment between the two writes. Null when the delivery is no longer this claim's — cancelled, or its lease ran
     /// out and another sender claimed it — and then it must not go out.
     /// </summary>
+    public async Task<HandOver?> BeginHandOverAsync(ClaimedDelivery delivery, CancellationToken ct)
+    {
+        var connection = await dataSource.OpenConnectionAsync(ct);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(ct);
+            await using var command = new NpgsqlCommand($"""
+                UPDATE delivery.deliveries SET handed_over_at = @now
+                WHERE id = @id AND created_at = @createdAt AND status = '{DeliveryStatus.Queued}' AND leased_until = @leasedUntil
+                """, connection, transaction);
+            command.Parameters.AddWithValue("now", clock.GetUtcNow());
+            command.Parameters.AddWithValue("id", delivery.Id);
+            command.Parameters.AddWithValue("createdAt", delivery.CreatedAt);
+            command.Parameters.AddWithValue("leasedUntil", delivery.LeasedUntil);
+            if (await command.ExecuteNonQueryAsync(ct) == 1)
+            {
+                return new HandOver(connection, transaction);
+            }
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        await connection.DisposeAsync();
+        return null;
+    }
+
+    /// <summary>Records the hand-over at once (begun and committed); false when the delivery is no longer this claim's.</summary>
     public async Task<bool> MarkHandedOverAsync(ClaimedDelivery delivery, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            UPDATE delivery.deliveries SET handed_over_at = @now
-            WHERE id = @id AND created_at = @createdAt AND status = '{DeliveryStatus.Queued}' AND leased_until = @leasedUntil
-            """);
-        command.Parameters.AddWithValue("now", clock.GetUtcNow());
-        command.Parameters.AddWithValue("id", delivery.Id);
-        command.Parameters.AddWithValue("createdAt", delivery.CreatedAt);
-        command.Parameters.AddWithValue("leasedUntil", delivery.LeasedUntil);
-        return await command.ExecuteNonQueryAsync(ct) == 1;
+        if (await BeginHandOverAsync(delivery, ct) is not { } handOver)
+        {
+            return false;
+        }
+
+        await handOver.CommitAsync();
+        return true;
     }
 
     /// <summary>One call to a provider, for its health figures (success rate and latency).</summary>
@@ -298,3 +329,27 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
 
     private static string Truncate(string error) => error.Length <= 1900 ? error : error[..1900];
 }
+
+/// <summary>A hand-over mark written and not yet committed (<see cref="SendingStore.BeginHandOverAsync"/>).</summary>
+internal sealed class HandOver(NpgsqlConnection connection, NpgsqlTransaction transaction)
+{
+    /// <summary>
+    /// Commits the mark and releases the connection. Npgsql has sent the COMMIT by the time this returns its task (the
+    /// send completes at once; only the answer is awaited), which is what lets the sender write the message's end next.
+    /// </summary>
+    public async Task CommitAsync()
+    {
+        try
+        {
+            await transaction.CommitAsync();
+        }
+        finally
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>What a sender calls right before a message's last bytes go out: <see cref="SendingStore.BeginHandOverAsync"/> for its delivery.</summary>
+internal delegate Task<HandOver?> BeginHandOver(CancellationToken ct);
