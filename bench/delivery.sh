@@ -3,7 +3,8 @@
 # PostgreSQL, Redis and RabbitMQ from the machine's packages, a minimal SMTP sink in the benchmark. Prints the machine's
 # ceilings (Kestrel 202 with no I/O, one PostgreSQL insert per request), accepted sends/s (single and batch), delivered/s
 # per channel over up to 60 s, and accept->sent latency at a steady offered rate; medians of the runs, then a summary.
-# Arguments go to the benchmark: [runs (default 3)] [seconds per accept run (default 10)] [offered rate for latency (default 500)].
+# Arguments go to the benchmark: [runs (default 3)] [seconds per accept run (default 10)] [offered rate for latency (default 500)]
+# [phases: all (default), or accept for the ceilings and accepted sends only].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NOTIFY_TEST_DATA="${TMPDIR:-/tmp}/notify-bench/run-$$"

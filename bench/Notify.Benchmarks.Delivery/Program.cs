@@ -26,7 +26,8 @@ namespace Notify.Benchmarks.Delivery;
 /// insert per request), accepted sends/s through <c>POST /v1/notifications</c> (one recipient, 64 clients, p99 latency)
 /// and through the batch endpoint, delivered/s per channel over up to 60 s of draining a backlog, and accept→sent
 /// latency per channel when offered a steady rate.
-/// Arguments: [runs (3)] [seconds per accept run (10)] [offered rate for latency (500/s)].
+/// Arguments: [runs (3)] [seconds per accept run (10)] [offered rate for latency (500/s)] [phases: all (default), or accept
+/// for the ceilings and accepted sends only].
 /// </summary>
 internal static class Program
 {
@@ -47,6 +48,7 @@ internal static class Program
         var runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3;
         var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
         var offered = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 500;
+        var acceptOnly = args.Length > 3 && args[3] == "accept";
         var runDuration = TimeSpan.FromSeconds(seconds);
         var summary = new List<string>();
         void Report(string line)
@@ -121,6 +123,14 @@ internal static class Program
                     () => LoadAsync(admin, i => BatchRequest("bench-email", i, 1000), runDuration, clients: 4, itemsPerRequest: 1000));
                 Report(Line($"accepted, POST /v1/notifications/batch:   median {batch.Rate:N0}/s, p99 {batch.P99:N0} ms per 1,000-item call "
                     + "(4 clients; target >= 20,000/s)"));
+            }
+
+            if (acceptOnly)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"=== summary (load average now {File.ReadAllText("/proc/loadavg").Trim()}) ===");
+                summary.ForEach(Console.WriteLine);
+                return 0;
             }
 
             // 3. Delivery capacity: start the Worker on the backlog and count sent deliveries for up to 60 s.

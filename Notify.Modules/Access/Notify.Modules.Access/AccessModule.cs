@@ -29,6 +29,8 @@ public sealed class AccessModule : IModule
             case HostRole.Api:
                 builder.Services.AddHttpContextAccessor();
                 builder.Services.AddScoped<ApiKeyStore>();
+                builder.Services.AddSingleton<ApiKeyCache>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiKeyCache>());
                 builder.Services.AddScoped<AuditTrail>();
                 builder.Services
                     .AddAuthentication(AccessClaims.ApiKeyScheme)

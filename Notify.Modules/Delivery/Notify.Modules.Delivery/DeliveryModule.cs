@@ -50,6 +50,12 @@ public sealed class DeliveryModule : IModule
         // Both sides: the Worker writes tracked links into emails, the API answers them.
         builder.Services.AddSingleton<EmailTracking>();
         builder.Services.AddScoped<TrackingStore>();
+        if (role == HostRole.Api)
+        {
+            builder.Services.AddSingleton<AcceptQueue>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<AcceptQueue>());
+        }
+
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,6 +16,12 @@ namespace Notify.Modules.Abstractions.Messaging;
 /// the inbox row and the handler's changes commit in one transaction, and a redelivered message whose
 /// inbox row exists is acknowledged without running the handler again.
 /// </summary>
+/// <remarks>
+/// Messages that are waiting when a handler loop is free are handled together — one scope, one transaction, one inbox
+/// insert and one save for all of them (per tenant, as the scope's tenant context is one tenant) — so under load a
+/// transaction carries many messages instead of one, and when idle a message is handled alone at once. When such a group
+/// fails, each of its messages is tried alone, so one bad message cannot take the others to the dead-letter queue.
+/// </remarks>
 internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     string queue,
     ConsumerConcurrency concurrency,
@@ -26,10 +33,21 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     where TEvent : IIntegrationEvent
     where THandler : class, IIntegrationEventHandler<TEvent>
 {
-    private const int PrefetchPerHandler = 32;
+    /// <summary>Messages handled in one transaction at most.</summary>
+    internal const int MaxGroup = 100;
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
+    private readonly Channel<Received> _received = Channel.CreateUnbounded<Received>();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var handlers = Enumerable.Range(0, concurrency.Value).Select(_ => Task.Run(() => HandleReceivedAsync(stoppingToken), CancellationToken.None)).ToList();
+        await ConsumeAsync(stoppingToken);
+        await Task.WhenAll(handlers);
+    }
+
+    private async Task ConsumeAsync(CancellationToken stoppingToken)
     {
         var backoff = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
@@ -38,13 +56,11 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             try
             {
                 var connection = await rabbit.GetAsync(stoppingToken);
-                // The client dispatches one message at a time unless told otherwise; the prefetch keeps every handler busy.
                 channel = await connection.CreateChannelAsync(
-                    new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
-                        consumerDispatchConcurrency: (ushort)concurrency.Value),
-                    stoppingToken);
+                    new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false), stoppingToken);
                 await topology.DeclareAsync(channel, stoppingToken);
-                await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, PrefetchPerHandler * concurrency.Value), global: false, stoppingToken);
+                // Enough unacknowledged messages for every handler loop to take a full group.
+                await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, MaxGroup * concurrency.Value), global: false, stoppingToken);
 
                 var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 channel.ChannelShutdownAsync += (_, _) =>
@@ -54,7 +70,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 };
 
                 var consumer = new AsyncEventingBasicConsumer(channel);
-                consumer.ReceivedAsync += (_, delivery) => OnReceivedAsync(channel, delivery, stoppingToken);
+                var current = channel;
+                consumer.ReceivedAsync += (_, delivery) =>
+                {
+                    // The body is only valid during this call: copied for the handler loops.
+                    _received.Writer.TryWrite(new Received(current, delivery.DeliveryTag, delivery.Body.ToArray(), delivery.BasicProperties.Headers));
+                    return Task.CompletedTask;
+                };
                 await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stoppingToken);
                 backoff = TimeSpan.Zero;
                 logger.LogInformation("Consuming {EventType} from {Queue}", TEvent.EventType, queue);
@@ -82,57 +104,93 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         }
     }
 
-    private async Task OnReceivedAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stoppingToken)
+    /// <summary>One handler loop: takes what is waiting (up to a group) and handles it.</summary>
+    private async Task HandleReceivedAsync(CancellationToken stoppingToken)
     {
-        var headers = delivery.BasicProperties.Headers;
-        using var activity = MessagingTelemetry.Source.StartActivity(
-            $"{TEvent.EventType} process",
-            ActivityKind.Consumer,
-            MessagingTelemetry.ParentFrom(
-                MessagingTelemetry.HeaderString(headers, MessagingTelemetry.TraceParentHeader),
-                MessagingTelemetry.HeaderString(headers, MessagingTelemetry.TraceStateHeader)));
-        activity?.SetTag("messaging.system", "rabbitmq");
-        activity?.SetTag("messaging.destination.name", queue);
-
+        var taken = new List<Received>(MaxGroup);
         try
         {
-            var envelope = JsonSerializer.Deserialize<IntegrationEventEnvelope>(delivery.Body.Span, MessagingJson.Options)
-                ?? throw new JsonException("Empty message body.");
-            activity?.SetTag("messaging.message.id", envelope.Id.ToString());
-
-            if (await HandleOnceAsync(envelope, stoppingToken))
+            while (await _received.Reader.WaitToReadAsync(stoppingToken))
             {
-                MessagingTelemetry.Consumed.Add(1, new KeyValuePair<string, object?>("queue", queue));
-            }
-            else
-            {
-                MessagingTelemetry.Duplicates.Add(1, new KeyValuePair<string, object?>("queue", queue));
-                logger.LogInformation("Dropped redelivered message {MessageId} on {Queue}", envelope.Id, queue);
-            }
+                taken.Clear();
+                while (taken.Count < MaxGroup && _received.Reader.TryRead(out var next))
+                {
+                    taken.Add(next);
+                }
 
-            await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, stoppingToken);
+                var readable = new List<(Received Message, IntegrationEventEnvelope Envelope)>(taken.Count);
+                foreach (var message in taken)
+                {
+                    try
+                    {
+                        readable.Add((message, JsonSerializer.Deserialize<IntegrationEventEnvelope>(message.Body, MessagingJson.Options)
+                            ?? throw new JsonException("Empty message body.")));
+                    }
+                    catch (JsonException ex)
+                    {
+                        // A body that cannot be read will never succeed: straight to the dead-letter queue.
+                        logger.LogError(ex, "Unreadable message on {Queue}; dead-lettering it", queue);
+                        await SettleAsync(message, ack: false, requeue: false);
+                    }
+                }
+
+                foreach (var group in readable.GroupBy(r => r.Envelope.TenantId))
+                {
+                    await HandleGroupAsync([.. group], stoppingToken);
+                }
+            }
         }
-        catch (JsonException ex)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // A body that cannot be read will never succeed: straight to the dead-letter queue.
-            logger.LogError(ex, "Unreadable message on {Queue}; dead-lettering it", queue);
-            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false, CancellationToken.None);
-        }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-        {
-            // Requeued; the quorum queue's delivery limit dead-letters a message that keeps failing.
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            logger.LogError(ex, "Handling {EventType} on {Queue} failed; requeueing", TEvent.EventType, queue);
-            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true, CancellationToken.None);
+            // Unsettled messages go back to the queue when the channel closes.
         }
     }
 
-    /// <summary>Runs the handler unless the inbox already holds this message; true if it ran.</summary>
-    internal async Task<bool> HandleOnceAsync(IntegrationEventEnvelope envelope, CancellationToken cancellationToken)
+    private async Task HandleGroupAsync(List<(Received Message, IntegrationEventEnvelope Envelope)> group, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var handled = await HandleOnceAsync(group, stoppingToken);
+            MessagingTelemetry.Consumed.Add(handled, new KeyValuePair<string, object?>("queue", queue));
+            if (handled < group.Count)
+            {
+                MessagingTelemetry.Duplicates.Add(group.Count - handled, new KeyValuePair<string, object?>("queue", queue));
+                logger.LogInformation("Dropped {Count} redelivered message(s) on {Queue}", group.Count - handled, queue);
+            }
+
+            foreach (var (message, _) in group)
+            {
+                await SettleAsync(message, ack: true, requeue: false);
+            }
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            if (group.Count > 1)
+            {
+                // Nothing of the group was stored: each message alone, so only a bad one fails.
+                foreach (var one in group)
+                {
+                    await HandleGroupAsync([one], stoppingToken);
+                }
+
+                return;
+            }
+
+            // Requeued; the quorum queue's delivery limit dead-letters a message that keeps failing.
+            logger.LogError(ex, "Handling {EventType} on {Queue} failed; requeueing", TEvent.EventType, queue);
+            await SettleAsync(group[0].Message, ack: false, requeue: true);
+        }
+    }
+
+    /// <summary>
+    /// Runs the handler for each event of one tenant whose message the inbox does not hold yet, all in one transaction;
+    /// the number handled (the rest were repeats).
+    /// </summary>
+    internal async Task<int> HandleOnceAsync(IReadOnlyList<(Received Message, IntegrationEventEnvelope Envelope)> group, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var services = scope.ServiceProvider;
-        if (envelope.TenantId is { } tenantId)
+        if (group[0].Envelope.TenantId is { } tenantId)
         {
             services.GetRequiredService<TenantContext>().Set(tenantId);
         }
@@ -141,22 +199,57 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         var schema = db.Model.GetDefaultSchema();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 #pragma warning disable EF1002 // The schema comes from the model, not from input.
-        var inserted = await db.Database.ExecuteSqlRawAsync(
-            $$"""INSERT INTO "{{schema}}".{{OutboxExtensions.InboxTable}} (message_id, consumer, processed_at) VALUES ({0}, {1}, now()) ON CONFLICT DO NOTHING""",
-            [envelope.Id, queue],
-            cancellationToken);
+        var fresh = (await db.Database.SqlQueryRaw<Guid>(
+            $$"""
+            INSERT INTO "{{schema}}".{{OutboxExtensions.InboxTable}} (message_id, consumer, processed_at)
+            SELECT id, {1}, now() FROM unnest({0}) AS id
+            ON CONFLICT DO NOTHING
+            RETURNING message_id AS "Value"
+            """,
+            [group.Select(g => g.Envelope.Id).ToArray(), queue]).ToListAsync(cancellationToken)).ToHashSet();
 #pragma warning restore EF1002
-        if (inserted == 0)
+        var handler = services.GetRequiredService<THandler>();
+        foreach (var (message, envelope) in group.Where(g => fresh.Contains(g.Envelope.Id)))
         {
-            return false;
+            using var activity = MessagingTelemetry.Source.StartActivity(
+                $"{TEvent.EventType} process",
+                ActivityKind.Consumer,
+                MessagingTelemetry.ParentFrom(
+                    MessagingTelemetry.HeaderString(message.Headers, MessagingTelemetry.TraceParentHeader),
+                    MessagingTelemetry.HeaderString(message.Headers, MessagingTelemetry.TraceStateHeader)));
+            activity?.SetTag("messaging.system", "rabbitmq");
+            activity?.SetTag("messaging.destination.name", queue);
+            activity?.SetTag("messaging.message.id", envelope.Id.ToString());
+            var integrationEvent = envelope.Data.Deserialize<TEvent>(MessagingJson.Options)
+                ?? throw new JsonException($"Message {envelope.Id} has no data.");
+            await handler.HandleAsync(integrationEvent, new IntegrationEventContext(envelope.Id, envelope.Type, envelope.TenantId, envelope.OccurredAt), cancellationToken);
         }
 
-        var integrationEvent = envelope.Data.Deserialize<TEvent>(MessagingJson.Options)
-            ?? throw new JsonException($"Message {envelope.Id} has no data.");
-        var context = new IntegrationEventContext(envelope.Id, envelope.Type, envelope.TenantId, envelope.OccurredAt);
-        await services.GetRequiredService<THandler>().HandleAsync(integrationEvent, context, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return fresh.Count;
     }
+
+    private async Task SettleAsync(Received message, bool ack, bool requeue)
+    {
+        try
+        {
+            if (ack)
+            {
+                await message.Channel.BasicAckAsync(message.DeliveryTag, multiple: false, CancellationToken.None);
+            }
+            else
+            {
+                await message.Channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or ObjectDisposedException)
+        {
+            // The channel closed meanwhile: the broker delivers the message again, and the inbox drops the repeat.
+            logger.LogDebug("Could not settle a message on {Queue}: its channel closed", queue);
+        }
+    }
+
+    /// <summary>A message as received: the channel it must be settled on, and its body copied.</summary>
+    internal sealed record Received(IChannel Channel, ulong DeliveryTag, byte[] Body, IDictionary<string, object?>? Headers);
 }

@@ -21,13 +21,17 @@ public static class ModuleHostExtensions
         builder.Services.AddScoped<ITenantContext>(sp => sp.GetRequiredService<TenantContext>());
         // Trace database commands that are part of a request, message or job; background polling (outbox
         // relays, LISTEN keep-alives) runs outside any activity and would bury real traces in one-span noise.
-        builder.AddNpgsqlDataSource(DatabaseConnectionName, configureDataSourceBuilder: dataSource => dataSource.ConfigureTracing(tracing => tracing
-            .ConfigureCommandFilter(_ => Activity.Current is not null)
-            .ConfigureBatchFilter(_ => Activity.Current is not null)));
+        // Without an exporter nobody reads the spans, so they are not made (they cost a share of every request).
+        var tracing = TelemetryExport.IsConfigured(builder.Configuration);
+        builder.AddNpgsqlDataSource(DatabaseConnectionName,
+            configureSettings: settings => settings.DisableTracing = !tracing,
+            configureDataSourceBuilder: dataSource => dataSource.ConfigureTracing(tracing => tracing
+                .ConfigureCommandFilter(_ => Activity.Current is not null)
+                .ConfigureBatchFilter(_ => Activity.Current is not null)));
 
         if (role is HostRole.Api or HostRole.Worker)
         {
-            builder.AddRedisClient(RedisConnectionName);
+            builder.AddRedisClient(RedisConnectionName, settings => settings.DisableTracing = !tracing);
             builder.Services.AddRabbitMqMessaging(builder.Configuration);
         }
 
@@ -39,4 +43,11 @@ public static class ModuleHostExtensions
 
         return builder;
     }
+}
+
+/// <summary>Whether telemetry goes anywhere: the OTLP endpoint the AppHost (or an operator) sets.</summary>
+public static class TelemetryExport
+{
+    public static bool IsConfigured(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 }

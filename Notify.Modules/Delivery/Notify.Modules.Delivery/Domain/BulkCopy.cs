@@ -6,7 +6,7 @@ namespace Notify.Modules.Delivery.Domain;
 
 /// <summary>
 /// Writes many rows at once with binary COPY, in the connection's current transaction, instead of the change tracker's
-/// row-by-row inserts: the batch send (<see cref="NotificationStore.AcceptManyAsync"/>) and the in-app sender use it.
+/// row-by-row inserts: accepting sends (<see cref="AcceptRows"/>) and the in-app sender use it.
 /// </summary>
 internal static class BulkCopy
 {

@@ -27,64 +27,34 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(r => r.TenantId == tenantId && r.Key == key, ct);
 
     /// <summary>
-    /// Stores the notifications with an <c>accepted</c> (or <c>scheduled</c>) event and a requested integration
-    /// event each, and, with a key, the answer for repeats — all in one transaction. When another request with
-    /// the same key got there first (the unique key decides), nothing is stored and that request's record is returned.
-    /// The change tracker writes them in one batched round trip: the single send's path.
+    /// Stores the notifications with an <c>accepted</c> (or <c>scheduled</c>) timeline row each and their outbox rows
+    /// (the planner's request and the status events) and, with a key, the answer for repeats — all in one transaction,
+    /// by binary COPY. When another request with the same key got there first (the unique key decides), nothing is
+    /// stored and that request's record is returned.
     /// </summary>
     public async Task<AcceptOutcome> AcceptAsync(
         Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
     {
+        var rows = AcceptRows.Of(notifications, clock);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (await ClaimIdempotencyKeyAsync(tenantId, idempotencyKey, requestHash, statusCode, responseJson, ct) is { } replayed)
         {
             return replayed;
         }
 
-        foreach (var notification in notifications)
-        {
-            db.Notifications.Add(notification);
-            db.Events.Add(AcceptedEventOf(notification, clock));
-            db.Set<OutboxMessage>().Add(RequestedMessage(RequestedOf(notification), clock.GetUtcNow()));
-        }
-
-        await db.SaveChangesAsync(ct);
+        await rows.CopyAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
         await transaction.CommitAsync(ct);
-        RecordAccepted(notifications);
+        RecordAccepted(rows.Notifications);
         return new AcceptOutcome.Stored();
     }
 
-    /// <summary>
-    /// As <see cref="AcceptAsync"/>, for many notifications at once (the batch send): the rows, their timeline and every
-    /// outbox row (requested and status events) are written by binary COPY in the one transaction.
-    /// </summary>
-    public async Task<AcceptOutcome> AcceptManyAsync(
-        Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
+    /// <summary>The rows of many accepts without idempotency keys, stored in one transaction (<see cref="Features.SendNotification.AcceptQueue"/>'s group commit).</summary>
+    public async Task StoreAcceptedAsync(AcceptRows rows, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        if (await ClaimIdempotencyKeyAsync(tenantId, idempotencyKey, requestHash, statusCode, responseJson, ct) is { } replayed)
-        {
-            return replayed;
-        }
-
-        var events = new List<NotificationEvent>(notifications.Count);
-        var outbox = new List<OutboxMessage>(notifications.Count * 3);
-        foreach (var notification in notifications)
-        {
-            var accepted = AcceptedEventOf(notification, clock);
-            events.Add(accepted);
-            outbox.Add(RequestedMessage(RequestedOf(notification), accepted.CreatedAt));
-            // COPY bypasses the change tracker, so the status events are added here rather than on save.
-            outbox.AddRange(StatusEvents.OutboxMessagesFor(accepted, NotificationFacts.Of(notification)));
-        }
-
-        var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
-        await BulkCopy.NotificationsAsync(connection, notifications, ct);
-        await BulkCopy.EventsAsync(connection, events, ct);
-        await BulkCopy.OutboxAsync(connection, outbox, ct);
+        await rows.CopyAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
         await transaction.CommitAsync(ct);
-        RecordAccepted(notifications);
-        return new AcceptOutcome.Stored();
+        RecordAccepted(rows.Notifications);
     }
 
     /// <summary>
@@ -115,12 +85,6 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             ?? throw new InvalidOperationException("An idempotency key that conflicted is gone.");
         return new AcceptOutcome.Replayed(winner);
     }
-
-    /// <summary>The timeline row of an accepted notification: <c>accepted</c>, or <c>scheduled</c> for a later send.</summary>
-    private static NotificationEvent AcceptedEventOf(Notification notification, TimeProvider clock) =>
-        notification.Status == NotificationStatus.Scheduled
-            ? NewEventOf(notification, TimelineEvents.Scheduled, $"Scheduled for {notification.ScheduledFor:O}.", clock)
-            : NewEventOf(notification, TimelineEvents.Accepted, null, clock);
 
     public static NotificationRequestedIntegrationEvent RequestedOf(Notification n) =>
         new(n.TenantId, n.Id, n.CreatedAt, n.Priority, n.ScheduledFor);

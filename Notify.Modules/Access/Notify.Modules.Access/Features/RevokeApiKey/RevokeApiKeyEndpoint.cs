@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Audit;
+using Notify.Modules.Access.Authentication;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Access.Data;
 
@@ -10,7 +11,7 @@ namespace Notify.Modules.Access.Features.RevokeApiKey;
 
 public sealed record RevokeApiKeyRequest(Guid Id);
 
-internal sealed class RevokeApiKeyEndpoint(AccessDbContext db, AuditTrail audit, ITenantContext tenant, TimeProvider clock) : Endpoint<RevokeApiKeyRequest>
+internal sealed class RevokeApiKeyEndpoint(AccessDbContext db, ApiKeyCache cache, AuditTrail audit, ITenantContext tenant, TimeProvider clock) : Endpoint<RevokeApiKeyRequest>
 {
     public override void Configure()
     {
@@ -39,6 +40,7 @@ internal sealed class RevokeApiKeyEndpoint(AccessDbContext db, AuditTrail audit,
             key.RevokedAt = clock.GetUtcNow();
             audit.Record(tenant.TenantId, "api_key.revoked", "api_key", key.Id.ToString());
             await db.SaveChangesAsync(ct);
+            await cache.ForgetKeyAsync(key.KeyHash);
         }
 
         await Send.NoContentAsync(ct);

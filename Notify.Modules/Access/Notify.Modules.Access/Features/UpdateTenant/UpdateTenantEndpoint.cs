@@ -4,6 +4,7 @@ using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Audit;
 using Notify.Modules.Access.Contracts;
+using Notify.Modules.Access.Authentication;
 using Notify.Modules.Access.Data;
 
 namespace Notify.Modules.Access.Features.UpdateTenant;
@@ -24,7 +25,7 @@ internal sealed class UpdateTenantValidator : Validator<UpdateTenantRequest>
     }
 }
 
-internal sealed class UpdateTenantEndpoint(AccessDbContext db, AuditTrail audit, ITenantContext caller) : Endpoint<UpdateTenantRequest, TenantResponse>
+internal sealed class UpdateTenantEndpoint(AccessDbContext db, ApiKeyCache cache, AuditTrail audit, ITenantContext caller) : Endpoint<UpdateTenantRequest, TenantResponse>
 {
     public override void Configure()
     {
@@ -51,6 +52,7 @@ internal sealed class UpdateTenantEndpoint(AccessDbContext db, AuditTrail audit,
         tenant.RateLimitPerMinute = req.RateLimitPerMinute ?? tenant.RateLimitPerMinute;
         audit.Record(caller.TenantId, "tenant.updated", "tenant", tenant.Id.ToString());
         await db.SaveChangesAsync(ct);
+        await cache.ForgetTenantAsync(tenant.Id);
         await Send.OkAsync(TenantResponse.From(tenant), ct);
     }
 }

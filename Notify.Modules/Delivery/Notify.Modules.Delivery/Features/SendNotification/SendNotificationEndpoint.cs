@@ -10,7 +10,7 @@ using Notify.Modules.Templates.Contracts;
 namespace Notify.Modules.Delivery.Features.SendNotification;
 
 internal sealed class SendNotificationEndpoint(
-    NotificationStore store, ITemplates templates, IRecipientPreferences preferences, ITenantContext tenant, TimeProvider clock)
+    NotificationStore store, AcceptQueue queue, ITemplates templates, IRecipientPreferences preferences, ITenantContext tenant, TimeProvider clock)
     : Endpoint<SendNotificationRequest, SendNotificationResponse>
 {
     public override void Configure()
@@ -30,10 +30,10 @@ internal sealed class SendNotificationEndpoint(
     public override async Task HandleAsync(SendNotificationRequest req, CancellationToken ct)
     {
         var tenantId = tenant.TenantId;
-        var requestHash = IdempotentRequests.Hash(req with { IdempotencyKey = null });
+        var requestHash = req.IdempotencyKey is null ? null : IdempotentRequests.Hash(req with { IdempotencyKey = null });
         if (req.IdempotencyKey is { } key && await store.FindIdempotencyAsync(tenantId, key, ct) is { } earlier)
         {
-            await ReplayAsync(earlier, requestHash, ct);
+            await ReplayAsync(earlier, requestHash!, ct);
             return;
         }
 
@@ -47,12 +47,16 @@ internal sealed class SendNotificationEndpoint(
         var notifications = req.Recipients!.Select(r => NewNotification(tenantId, req, r, send, clock)).ToList();
         var response = new SendNotificationResponse(notifications.Select((n, i) => new AcceptedNotification(
             n.Id, req.Recipients![i].UserId, req.Recipients[i].Email, req.Recipients[i].Phone, n.Status)).ToList());
-        var outcome = await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status202Accepted,
-            JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct);
-        if (outcome is AcceptOutcome.Replayed replayed)
+        if (req.IdempotencyKey is null)
+        {
+            // Committed together with concurrent sends (group commit); there is no answer to keep for repeats.
+            await queue.StoreAsync(AcceptRows.Of(notifications, clock));
+        }
+        else if (await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash!, StatusCodes.Status202Accepted,
+                     JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct) is AcceptOutcome.Replayed replayed)
         {
             // A concurrent repeat won the key.
-            await ReplayAsync(replayed.Record, requestHash, ct);
+            await ReplayAsync(replayed.Record, requestHash!, ct);
             return;
         }
 

@@ -90,7 +90,7 @@ internal sealed class SendNotificationBatchEndpoint(
         var response = new SendNotificationBatchResponse(results);
         if (notifications.Count > 0 || req.IdempotencyKey is not null)
         {
-            var outcome = await store.AcceptManyAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status200OK,
+            var outcome = await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status200OK,
                 JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct);
             if (outcome is AcceptOutcome.Replayed replayed)
             {
