@@ -12,7 +12,7 @@ internal sealed class EmailOptions
     /// SMTP connections each Worker sends over at once, each claiming its own batches; one connection waits for the
     /// server's answer to every message, so throughput grows with this until the server or the database is the limit.
     /// </summary>
-    public int Connections { get; set; } = 4;
+    public int Connections { get; set; } = 8;
 
     /// <summary>Deliveries claimed per round trip.</summary>
     public int BatchSize { get; set; } = 20;

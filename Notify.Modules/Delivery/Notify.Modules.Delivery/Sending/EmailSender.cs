@@ -30,7 +30,8 @@ namespace Notify.Modules.Delivery.Sending;
 /// Neither lost nor sent twice when a Worker dies. An SMTP server keeps a message once it has the end of its data
 /// (<c>CRLF.CRLF</c>), so writing that end is the line between "not sent" and "sent". The claim (attempt counted, lease
 /// taken) commits before anything is sent. The <see cref="HandoverStream"/> holds the end back until the hand-over is
-/// committed (<see cref="SendingStore.BeginHandOverAsync"/>), and the "sent" outcome is recorded after the server's 250.
+/// committed (<see cref="SendingStore.BeginHandOverAsync"/>), and the "sent" outcomes of the server's 250s are recorded
+/// together once the claimed batch is through.
 /// </para>
 /// <para>
 /// A Worker that dies before the hand-over commits leaves a queued delivery without one: the server never had the whole
@@ -80,16 +81,27 @@ internal sealed class EmailSender(
         var batch = await store.ClaimAsync(Channels.Email, _options.BatchSize, _options.Lease, ct);
         // One read for the batch's notifications rather than one per delivery.
         var notifications = await store.NotificationsOfAsync(batch, ct);
-        foreach (var delivery in batch)
+        // What the server took is recorded sent once for the batch (each was handed over first, so nothing is sent twice).
+        var sent = new List<SentMessage>(batch.Count);
+        try
         {
-            using var activity = DeliveryTelemetry.StartSend("email send", delivery.Id, delivery.NotificationId, delivery.Channel, delivery.TraceParent);
-            await SendAsync(smtp, store, delivery, notifications.GetValueOrDefault(delivery.NotificationId), ct);
+            foreach (var delivery in batch)
+            {
+                using var activity = DeliveryTelemetry.StartSend("email send", delivery.Id, delivery.NotificationId, delivery.Channel, delivery.TraceParent);
+                await SendAsync(smtp, store, delivery, notifications.GetValueOrDefault(delivery.NotificationId), sent, ct);
+            }
+        }
+        finally
+        {
+            // Not cancellable: the servers have these messages, so their outcome must be recorded.
+            await store.MarkSentManyAsync(sent, CancellationToken.None);
         }
 
         return batch.Count;
     }
 
-    private async Task SendAsync(SmtpConnection smtp, SendingStore store, ClaimedDelivery delivery, Notification? notification, CancellationToken ct)
+    private async Task SendAsync(
+        SmtpConnection smtp, SendingStore store, ClaimedDelivery delivery, Notification? notification, List<SentMessage> sent, CancellationToken ct)
     {
         var content = delivery.Content is null ? null : JsonSerializer.Deserialize<RenderedMessage>(delivery.Content, JsonSerializerOptions.Web);
         if (notification is null || content is null || string.IsNullOrWhiteSpace(delivery.Address))
@@ -133,7 +145,7 @@ internal sealed class EmailSender(
             return;
         }
 
-        var attempt = new SendAttempt(store, delivery, notification, smtp);
+        var attempt = new SendAttempt(store, delivery, notification, smtp, sent);
         var context = ResilienceContextPool.Shared.Get(ct);
         context.Properties.Set(AttemptKey, attempt);
         try
@@ -196,8 +208,7 @@ internal sealed class EmailSender(
             return;
         }
 
-        // Not cancellable: the server has the message, so the outcome must be recorded.
-        await attempt.Store.MarkSentAsync(attempt.Delivery, attempt.Notification, messageId, null, CancellationToken.None);
+        attempt.Sent.Add(new SentMessage(attempt.Delivery, attempt.Notification, messageId));
     }
 
     /// <summary>A failed try the retry pipeline will try again: counted as an attempt with its own <c>attempt_failed</c> event.</summary>
@@ -252,8 +263,11 @@ internal sealed class EmailSender(
     }
 
     /// <summary>What one send carries through the retry pipeline; <see cref="Delivery"/> follows the attempts counted.</summary>
-    private sealed class SendAttempt(SendingStore store, ClaimedDelivery delivery, Notification notification, SmtpConnection smtp)
+    private sealed class SendAttempt(SendingStore store, ClaimedDelivery delivery, Notification notification, SmtpConnection smtp, List<SentMessage> sent)
     {
+        /// <summary>The batch's messages the server took, recorded sent together.</summary>
+        public List<SentMessage> Sent { get; } = sent;
+
         public SendingStore Store { get; } = store;
         public ClaimedDelivery Delivery { get; set; } = delivery;
         public Notification Notification { get; } = notification;

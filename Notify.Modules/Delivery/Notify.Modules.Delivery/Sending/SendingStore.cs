@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Telemetry;
@@ -11,6 +12,9 @@ namespace Notify.Modules.Delivery.Sending;
 internal sealed record ClaimedDelivery(
     Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts,
     string? TraceParent, DateTimeOffset LeasedUntil, DateTimeOffset? HandedOverAt, string? Device = null);
+
+/// <summary>A message its server took, waiting to be recorded sent with the rest of its batch (<see cref="SendingStore.MarkSentManyAsync"/>).</summary>
+internal sealed record SentMessage(ClaimedDelivery Delivery, Notification Notification, string ProviderMessageId);
 
 /// <summary>
 /// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
@@ -190,6 +194,73 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await transaction.CommitAsync(ct);
         DeliveryTelemetry.RecordSent(delivery.Channel, notification.CreatedAt, now);
         return true;
+    }
+
+    /// <summary>
+    /// Records the "sent" outcome of many messages their servers took (a sender's batch) in one transaction, as
+    /// <see cref="MarkSentAsync"/> does for one: each delivery still queued moves to sent with its message id and a
+    /// <c>sent</c> timeline row (COPY), its notification to sent. Safe to do after the batch: every message here was
+    /// handed over first, so a crash before this commit leaves deliveries the next claim records sent, not sends again.
+    /// </summary>
+    public async Task MarkSentManyAsync(IReadOnlyList<SentMessage> sent, CancellationToken ct)
+    {
+        if (sent.Count == 0)
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var moved = new HashSet<Guid>();
+        await using (var command = new NpgsqlCommand($"""
+            WITH input AS (
+                SELECT * FROM unnest(@ids, @createdAts, @messageIds, @attempts, @notificationIds, @notificationCreatedAts, @tenantIds)
+                    AS t(id, created_at, message_id, attempts, notification_id, notification_created_at, tenant_id)),
+            sent AS (
+                UPDATE delivery.deliveries d SET status = '{DeliveryStatus.Sent}', provider_message_id = i.message_id, attempts = i.attempts,
+                    leased_until = NULL, last_error = NULL, updated_at = @now
+                FROM input i WHERE d.id = i.id AND d.created_at = i.created_at AND d.status = '{DeliveryStatus.Queued}'
+                RETURNING d.id),
+            advanced AS (
+                UPDATE delivery.notifications n SET status = '{NotificationStatus.Sent}', updated_at = @now
+                FROM input i JOIN sent s ON s.id = i.id
+                WHERE n.id = i.notification_id AND n.created_at = i.notification_created_at AND n.tenant_id = i.tenant_id
+                  AND {NotificationStatus.RankSql} < {NotificationStatus.Rank(NotificationStatus.Sent)})
+            SELECT id FROM sent
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue("ids", sent.Select(m => m.Delivery.Id).ToArray());
+            command.Parameters.AddWithValue("createdAts", sent.Select(m => m.Delivery.CreatedAt).ToArray());
+            command.Parameters.AddWithValue("messageIds", sent.Select(m => m.ProviderMessageId).ToArray());
+            command.Parameters.AddWithValue("attempts", sent.Select(m => m.Delivery.Attempts).ToArray());
+            command.Parameters.AddWithValue("notificationIds", sent.Select(m => m.Notification.Id).ToArray());
+            command.Parameters.AddWithValue("notificationCreatedAts", sent.Select(m => m.Notification.CreatedAt).ToArray());
+            command.Parameters.AddWithValue("tenantIds", sent.Select(m => m.Notification.TenantId).ToArray());
+            command.Parameters.AddWithValue("now", now);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                moved.Add(reader.GetGuid(0));
+            }
+        }
+
+        var events = new List<NotificationEvent>();
+        var outbox = new List<OutboxMessage>();
+        foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
+        {
+            var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, message.ProviderMessageId, clock, message.Delivery.Channel, message.Delivery.Id);
+            events.Add(e);
+            outbox.AddRange(StatusEvents.OutboxMessagesFor(e, NotificationFacts.Of(message.Notification)));
+        }
+
+        await BulkCopy.EventsAsync(connection, events, ct);
+        await BulkCopy.OutboxAsync(connection, outbox, ct);
+        await transaction.CommitAsync(ct);
+        foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
+        {
+            DeliveryTelemetry.RecordSent(message.Delivery.Channel, message.Notification.CreatedAt, now);
+        }
     }
 
     /// <summary>
