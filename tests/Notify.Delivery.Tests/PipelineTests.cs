@@ -170,7 +170,7 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         Assert.Equal("bulk", (await DetailsAsync(bulk)).GetProperty("priority").GetString());
         Assert.Equal("accepted", (await DetailsAsync(first)).GetProperty("timeline")[0].GetProperty("type").GetString());
 
-        // The COPY path wrote the status events too: a status-changed and a notification.accepted webhook event per stored send.
+        // The COPY path wrote the status event too: a notification.accepted webhook event per stored send.
         await using (var dataSource = Npgsql.NpgsqlDataSource.Create(_hosts.Database))
         {
             await using var command = dataSource.CreateCommand("""
@@ -185,7 +185,6 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
                 rows.Add(reader.IsDBNull(1) ? reader.GetString(0) : $"{reader.GetString(0)}:{reader.GetString(1)}");
             }
 
-            Assert.Contains("delivery.notification.status-changed.v1", rows);
             Assert.Contains("webhooks.event.requested.v1:notification.accepted", rows);
             Assert.Contains("delivery.notification.requested.v1.normal", rows);
         }

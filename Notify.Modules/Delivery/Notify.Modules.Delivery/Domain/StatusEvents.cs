@@ -15,9 +15,10 @@ internal sealed record NotificationFacts(Guid Id, string? UserId, string Templat
 }
 
 /// <summary>
-/// Turns every timeline row that is a status change into its integration events — a
-/// <see cref="NotificationStatusChangedIntegrationEvent"/> and a <see cref="WebhookEventIntegrationEvent"/> — so they
-/// reach the outbox in the same transaction as the row. <see cref="DeliveryDbContext"/> calls it on every save, so
+/// Turns every timeline row that is a status change into its integration event — a
+/// <see cref="WebhookEventIntegrationEvent"/> of type <c>notification.&lt;status&gt;</c> carrying the notification, delivery,
+/// channel, status, recipient, template and metadata — so it reaches the outbox in the same transaction as the row. It is
+/// the one event for everyone who follows a notification's life: Webhooks delivers it, Analytics reads the same stream. <see cref="DeliveryDbContext"/> calls it on every save, so
 /// nobody has to remember it; paths that write timeline rows without the change tracker (the batch COPY) call
 /// <see cref="OutboxMessagesFor"/> themselves.
 /// </summary>
@@ -41,7 +42,7 @@ internal static class StatusEvents
 
     public static bool IsStatusChange(string timelineType) => Changes.ContainsKey(timelineType);
 
-    /// <summary>The two outbox rows of a status-change timeline row (none for other rows), dated like the row.</summary>
+    /// <summary>The outbox row of a status-change timeline row (none for other rows), dated like the row.</summary>
     public static IEnumerable<OutboxMessage> OutboxMessagesFor(NotificationEvent e, NotificationFacts notification)
     {
         if (!Changes.TryGetValue(e.Type, out var change))
@@ -49,11 +50,7 @@ internal static class StatusEvents
             yield break;
         }
 
-        var changed = new NotificationStatusChangedIntegrationEvent(
-            e.TenantId, e.NotificationId, e.DeliveryId, e.Channel, change.Status, notification.UserId, notification.TemplateKey, notification.Metadata, e.CreatedAt);
-        // Dated like the row, so they are ordered after whatever the same transaction wrote before (the relay publishes in id order).
-        yield return OutboxMessage.For(changed, e.TenantId, e.CreatedAt);
-
+        // Dated like the row, so it is ordered after whatever the same transaction wrote before (the relay publishes in id order).
         var data = new WebhookData(e.NotificationId, e.DeliveryId, e.Channel, change.Status, notification.UserId, notification.TemplateKey,
             notification.Metadata, e.CreatedAt);
         yield return OutboxMessage.For(
