@@ -209,7 +209,16 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             [group.Select(g => g.Envelope.Id).ToArray(), queue]).ToListAsync(cancellationToken)).ToHashSet();
 #pragma warning restore EF1002
         var handler = services.GetRequiredService<THandler>();
-        foreach (var (message, envelope) in group.Where(g => fresh.Contains(g.Envelope.Id)))
+        var events = group.Where(g => fresh.Contains(g.Envelope.Id))
+            .Select(g => (g.Message, g.Envelope, Event: g.Envelope.Data.Deserialize<TEvent>(MessagingJson.Options)
+                ?? throw new JsonException($"Message {g.Envelope.Id} has no data.")))
+            .ToList();
+        if (handler is IIntegrationEventGroupPreparation<TEvent> preparation && events.Count > 0)
+        {
+            await preparation.PrepareAsync([.. events.Select(e => e.Event)], cancellationToken);
+        }
+
+        foreach (var (message, envelope, integrationEvent) in events)
         {
             using var activity = MessagingTelemetry.Source.StartActivity(
                 $"{TEvent.EventType} process",
@@ -220,8 +229,6 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             activity?.SetTag("messaging.system", "rabbitmq");
             activity?.SetTag("messaging.destination.name", queue);
             activity?.SetTag("messaging.message.id", envelope.Id.ToString());
-            var integrationEvent = envelope.Data.Deserialize<TEvent>(MessagingJson.Options)
-                ?? throw new JsonException($"Message {envelope.Id} has no data.");
             await handler.HandleAsync(integrationEvent, new IntegrationEventContext(envelope.Id, envelope.Type, envelope.TenantId, envelope.OccurredAt), cancellationToken);
         }
 

@@ -28,6 +28,16 @@ public interface IIntegrationEventHandler<in TEvent> where TEvent : IIntegration
     Task HandleAsync(TEvent integrationEvent, IntegrationEventContext context, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A handler that does part of its work for a whole group of events at once — one statement for all of them rather than
+/// one each — before <see cref="IIntegrationEventHandler{TEvent}.HandleAsync"/> runs for each, in the same transaction.
+/// </summary>
+public interface IIntegrationEventGroupPreparation<in TEvent> where TEvent : IIntegrationEvent
+{
+    /// <summary>Called with every event of the group the inbox let through (one tenant's), before any is handled.</summary>
+    Task PrepareAsync(IReadOnlyList<TEvent> events, CancellationToken cancellationToken);
+}
+
 internal static class MessagingJson
 {
     public static readonly JsonSerializerOptions Options = JsonSerializerOptions.Web;

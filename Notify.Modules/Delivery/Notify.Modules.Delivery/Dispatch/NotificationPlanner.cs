@@ -30,7 +30,8 @@ internal sealed class NotificationPlanner(
     IRecipientPreferences preferences,
     ITemplates templates,
     TimeProvider clock,
-    ILogger<NotificationPlanner> logger) : IIntegrationEventHandler<NotificationRequestedIntegrationEvent>
+    ILogger<NotificationPlanner> logger)
+    : IIntegrationEventHandler<NotificationRequestedIntegrationEvent>, IIntegrationEventGroupPreparation<NotificationRequestedIntegrationEvent>
 {
     public const string Queue = "delivery.plan-notification";
 
@@ -40,11 +41,17 @@ internal sealed class NotificationPlanner(
     /// </summary>
     public const int Concurrency = 8;
 
+    private Dictionary<Guid, Notification>? _started;
+
+    /// <summary>Claims the whole group for planning in one statement (what <see cref="HandleAsync"/> would do for each).</summary>
+    public async Task PrepareAsync(IReadOnlyList<NotificationRequestedIntegrationEvent> events, CancellationToken ct) =>
+        _started = await store.StartProcessingManyAsync(events, ct);
+
     public async Task HandleAsync(NotificationRequestedIntegrationEvent requested, IntegrationEventContext context, CancellationToken ct)
     {
-        // Claims it for planning: moves it to processing and reads it back in one round trip. The row lock taken here
-        // makes a concurrent cancel wait and then see the deliveries.
-        var notification = await store.StartProcessingAsync(requested, ct);
+        // Claims it for planning: moves it to processing and reads it back in one round trip (or took it from the group's
+        // claim). The row lock taken here makes a concurrent cancel wait and then see the deliveries.
+        var notification = _started is null ? await store.StartProcessingAsync(requested, ct) : _started.GetValueOrDefault(requested.NotificationId);
         if (notification is null)
         {
             // Cancelled or already planned first, or a scheduled send whose time has not come (the scheduled-release job,

@@ -180,6 +180,29 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     }
 
     /// <summary>
+    /// <see cref="StartProcessingAsync"/> for many requested notifications in one statement; the ones that moved, by id.
+    /// </summary>
+    public async Task<Dictionary<Guid, Notification>> StartProcessingManyAsync(IReadOnlyList<NotificationRequestedIntegrationEvent> requested, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+        var moved = await db.Notifications.FromSqlRaw(
+            $$"""
+            UPDATE delivery.notifications n SET status = {0}, updated_at = {1}
+            FROM unnest({2}, {3}, {4}) AS r(id, created_at, tenant_id)
+            WHERE n.id = r.id AND n.created_at = r.created_at AND n.tenant_id = r.tenant_id
+              AND {{NotificationStatus.RankSql}} < {5}
+              AND NOT (n.status = '{{NotificationStatus.Scheduled}}' AND coalesce(n.scheduled_for > {1}, false))
+            RETURNING n.*
+            """,
+            NotificationStatus.Processing, now, requested.Select(r => r.NotificationId).ToArray(), requested.Select(r => r.CreatedAt).ToArray(),
+            requested.Select(r => r.TenantId).ToArray(), NotificationStatus.Rank(NotificationStatus.Processing))
+            .AsNoTracking().ToListAsync(ct);
+#pragma warning restore EF1002
+        return moved.ToDictionary(n => n.Id);
+    }
+
+    /// <summary>
     /// Cancels the notification and its unsent deliveries if nothing went out yet, with a timeline event and a
     /// cancelled integration event; false when its status no longer allows it, or a delivery is being handed to its provider.
     /// </summary>

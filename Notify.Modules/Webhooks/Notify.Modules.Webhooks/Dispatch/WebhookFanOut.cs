@@ -12,17 +12,24 @@ namespace Notify.Modules.Webhooks.Dispatch;
 /// </summary>
 internal sealed class WebhookFanOut(WebhooksDbContext db, TimeProvider clock)
 {
+    // A consumer fans out a whole group of one tenant's events in one scope: the endpoints are read once for all of them.
+    private readonly Dictionary<Guid, List<(Guid Id, string[] EventTypes)>> _enabledEndpoints = [];
+
     /// <summary>Adds the event and a delivery to each of the tenant's enabled endpoints whose filter accepts it.</summary>
     public async Task<WebhookEvent> PublishAsync(
         Guid eventId, Guid tenantId, string type, JsonElement data, DateTimeOffset occurredAt, Guid? exceptEndpoint, CancellationToken cancellationToken)
     {
         var webhookEvent = CreateEvent(eventId, tenantId, type, data, occurredAt);
-        var endpoints = await db.Endpoints.AsNoTracking()
-            .Where(e => e.TenantId == tenantId && e.Enabled && e.Id != exceptEndpoint)
-            .Select(e => new { e.Id, e.EventTypes })
-            .ToListAsync(cancellationToken);
+        if (!_enabledEndpoints.TryGetValue(tenantId, out var endpoints))
+        {
+            _enabledEndpoints[tenantId] = endpoints = (await db.Endpoints.AsNoTracking()
+                .Where(e => e.TenantId == tenantId && e.Enabled)
+                .Select(e => new { e.Id, e.EventTypes })
+                .ToListAsync(cancellationToken)).Select(e => (e.Id, e.EventTypes)).ToList();
+        }
+
         var now = clock.GetUtcNow();
-        foreach (var endpoint in endpoints.Where(e => EventTypeFilter.Accepts(e.EventTypes, type)))
+        foreach (var endpoint in endpoints.Where(e => e.Id != exceptEndpoint && EventTypeFilter.Accepts(e.EventTypes, type)))
         {
             db.Deliveries.Add(WebhookDelivery.Due(Ids.New(clock), tenantId, endpoint.Id, webhookEvent.Id, now));
         }
