@@ -40,11 +40,41 @@ internal sealed class DeliveryDbContext : DbContext
     /// <summary>Lets a status event of this notification skip the lookup of its facts (user, template, metadata).</summary>
     public void Remember(Notification notification) => _knownNotifications.TryAdd(notification.Id, NotificationFacts.Of(notification));
 
+    /// <summary>New rows at or above this count in one save go by binary COPY (a planner's group); fewer go row by row.</summary>
+    private const int CopyThreshold = 20;
+
     /// <summary>Every status change on the timeline reaches the outbox with it, whoever wrote it (<see cref="StatusEvents"/>).</summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         await StatusEvents.AddOutboxMessagesAsync(this, _knownNotifications, _announcedEvents, cancellationToken);
-        return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        return await CopyAddedRowsAsync(cancellationToken) + await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes many new deliveries, timeline rows and outbox rows by binary COPY — a fraction of the cost of the change
+    /// tracker's inserts — in the save's transaction, and marks them saved. Only inside a transaction, so a failing
+    /// save still leaves nothing behind.
+    /// </summary>
+    private async Task<int> CopyAddedRowsAsync(CancellationToken ct)
+    {
+        if (Database.CurrentTransaction is null)
+        {
+            return 0;
+        }
+
+        var added = ChangeTracker.Entries()
+            .Where(e => e.State == EntityState.Added && e.Entity is ChannelDelivery or NotificationEvent or OutboxMessage).ToList();
+        if (added.Count < CopyThreshold)
+        {
+            return 0;
+        }
+
+        var connection = (Npgsql.NpgsqlConnection)Database.GetDbConnection();
+        await BulkCopy.DeliveriesAsync(connection, [.. added.Select(e => e.Entity).OfType<ChannelDelivery>()], ct);
+        await BulkCopy.EventsAsync(connection, [.. added.Select(e => e.Entity).OfType<NotificationEvent>()], ct);
+        await BulkCopy.OutboxAsync(connection, [.. added.Select(e => e.Entity).OfType<OutboxMessage>()], ct);
+        added.ForEach(e => e.State = EntityState.Unchanged);
+        return added.Count;
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess) =>

@@ -6,7 +6,7 @@ namespace Notify.Modules.Delivery.Domain;
 
 /// <summary>
 /// Writes many rows at once with binary COPY, in the connection's current transaction, instead of the change tracker's
-/// row-by-row inserts: accepting sends (<see cref="AcceptRows"/>) and the in-app sender use it.
+/// row-by-row inserts: accepting sends (<see cref="AcceptRows"/>), the senders and the planner's saves (<see cref="Data.DeliveryDbContext"/>) use it.
 /// </summary>
 internal static class BulkCopy
 {
@@ -40,7 +40,41 @@ internal static class BulkCopy
         await copy.CompleteAsync(ct);
     }
 
-    public static async Task EventsAsync(NpgsqlConnection connection, List<NotificationEvent> rows, CancellationToken ct)
+    public static async Task DeliveriesAsync(NpgsqlConnection connection, IReadOnlyList<ChannelDelivery> rows, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("""
+            COPY delivery.deliveries (id, created_at, tenant_id, notification_id, channel, status, priority, address, provider_message_id, device,
+                deliver_at, attempts, leased_until, handed_over_at, provider_id, cost, last_error, content, trace_parent, updated_at) FROM STDIN (FORMAT BINARY)
+            """, ct);
+        foreach (var d in rows)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(d.Id, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(d.CreatedAt, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(d.TenantId, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(d.NotificationId, NpgsqlDbType.Uuid, ct);
+            await copy.WriteAsync(d.Channel, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(d.Status, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(d.Priority, NpgsqlDbType.Smallint, ct);
+            await WriteNullableAsync(copy, d.Address, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, d.ProviderMessageId, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, d.Device, NpgsqlDbType.Jsonb, ct);
+            await WriteNullableAsync(copy, d.DeliverAt, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(d.Attempts, NpgsqlDbType.Integer, ct);
+            await WriteNullableAsync(copy, d.LeasedUntil, NpgsqlDbType.TimestampTz, ct);
+            await WriteNullableAsync(copy, d.HandedOverAt, NpgsqlDbType.TimestampTz, ct);
+            await WriteNullableAsync(copy, d.ProviderId, NpgsqlDbType.Uuid, ct);
+            await WriteNullableAsync(copy, d.Cost, NpgsqlDbType.Numeric, ct);
+            await WriteNullableAsync(copy, d.LastError, NpgsqlDbType.Varchar, ct);
+            await WriteNullableAsync(copy, d.Content, NpgsqlDbType.Jsonb, ct);
+            await WriteNullableAsync(copy, d.TraceParent, NpgsqlDbType.Varchar, ct);
+            await copy.WriteAsync(d.UpdatedAt, NpgsqlDbType.TimestampTz, ct);
+        }
+
+        await copy.CompleteAsync(ct);
+    }
+
+    public static async Task EventsAsync(NpgsqlConnection connection, IReadOnlyList<NotificationEvent> rows, CancellationToken ct)
     {
         await using var copy = await connection.BeginBinaryImportAsync("""
             COPY delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail) FROM STDIN (FORMAT BINARY)
@@ -62,7 +96,7 @@ internal static class BulkCopy
     }
 
     /// <summary>Outbox rows in bulk; the table's statement trigger still wakes the relay (COPY fires INSERT triggers).</summary>
-    public static async Task OutboxAsync(NpgsqlConnection connection, List<OutboxMessage> rows, CancellationToken ct)
+    public static async Task OutboxAsync(NpgsqlConnection connection, IReadOnlyList<OutboxMessage> rows, CancellationToken ct)
     {
         await using var copy = await connection.BeginBinaryImportAsync(
             $"COPY delivery.{OutboxExtensions.OutboxTable} (id, type, tenant_id, occurred_at, payload, trace_parent, trace_state) FROM STDIN (FORMAT BINARY)", ct);
