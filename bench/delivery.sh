@@ -11,6 +11,9 @@ export NOTIFY_TEST_DATA="${TMPDIR:-/tmp}/notify-bench/run-$$"
 mkdir -p "$NOTIFY_TEST_DATA"
 cleanup() {
   pkill -TERM -f "$NOTIFY_TEST_DATA" 2>/dev/null || true
+  # The API's and Worker's logs of the last run stay for a look afterwards.
+  rm -rf "${TMPDIR:-/tmp}/notify-bench/last-logs"
+  mv "$NOTIFY_TEST_DATA/logs" "${TMPDIR:-/tmp}/notify-bench/last-logs" 2>/dev/null || true
   rm -rf "$NOTIFY_TEST_DATA"
 }
 trap cleanup EXIT

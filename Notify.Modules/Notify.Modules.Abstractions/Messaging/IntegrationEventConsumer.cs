@@ -176,6 +176,14 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 return;
             }
 
+            if (ex is JsonException)
+            {
+                // Data that cannot be read will never succeed: straight to the dead-letter queue.
+                logger.LogError(ex, "Unreadable {EventType} on {Queue}; dead-lettering it", TEvent.EventType, queue);
+                await SettleAsync(group[0].Message, ack: false, requeue: false);
+                return;
+            }
+
             // Requeued; the quorum queue's delivery limit dead-letters a message that keeps failing.
             logger.LogError(ex, "Handling {EventType} on {Queue} failed; requeueing", TEvent.EventType, queue);
             await SettleAsync(group[0].Message, ack: false, requeue: true);

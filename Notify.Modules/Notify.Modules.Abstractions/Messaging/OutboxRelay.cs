@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -97,6 +98,7 @@ public sealed class OutboxRelay<TContext>(
 
     internal async Task<IReadOnlyList<OutboxMessage>> LoadUnsentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
+        await Data.QueueScans.UseIndexOrderAsync(connection, transaction, cancellationToken);
         await using var command = new NpgsqlCommand(
             $"""
             SELECT id, type, tenant_id, occurred_at, payload::text, trace_parent, trace_state
@@ -219,8 +221,11 @@ public sealed class OutboxRelay<TContext>(
 
         await DropChannelAsync();
         var connection = await rabbit.GetAsync(cancellationToken);
+        // The client's default limiter of outstanding confirms (128) sleeps 0.5 to 1 s before a publish once more than 64
+        // are unconfirmed, and a batch publishes up to 200 at once; the relay waits for each batch, which bounds it already.
         var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
+                outstandingPublisherConfirmationsRateLimiter: new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = BatchSize, QueueLimit = BatchSize })),
             cancellationToken);
         await topology.DeclareAsync(channel, cancellationToken);
         _channel = channel;

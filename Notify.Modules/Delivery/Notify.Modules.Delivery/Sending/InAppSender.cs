@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Features.Inbox;
@@ -97,6 +98,7 @@ internal sealed class InAppSender(
         var outbox = new List<OutboxMessage>();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        await QueueScans.UseIndexOrderAsync(connection, transaction, ct);
         await using (var command = new NpgsqlCommand(StoreSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);

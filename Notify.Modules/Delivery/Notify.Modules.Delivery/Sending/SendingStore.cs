@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Domain;
@@ -32,7 +33,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     public async Task<List<ClaimedDelivery>> ClaimAsync(string channel, int batchSize, TimeSpan lease, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        await using var command = dataSource.CreateCommand($"""
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await QueueScans.UseIndexOrderAsync(connection, transaction, ct);
+        await using var command = new NpgsqlCommand($"""
             WITH due AS (
                 SELECT id, created_at FROM delivery.deliveries
                 WHERE status = '{DeliveryStatus.Queued}' AND channel = @channel
@@ -46,7 +50,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             FROM due WHERE d.id = due.id AND d.created_at = due.created_at
             RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.channel, d.address, d.content, d.attempts, d.trace_parent,
                 d.leased_until, d.handed_over_at, d.device
-            """);
+            """, connection, transaction);
         command.Parameters.AddWithValue("channel", channel);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.AddWithValue("batch", batchSize);
@@ -62,6 +66,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
                 reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10), reader.IsDBNull(11) ? null : reader.GetString(11)));
         }
 
+        await reader.DisposeAsync();
+        await transaction.CommitAsync(ct);
         return claimed;
     }
 
