@@ -190,8 +190,8 @@ public static class MessagingServiceCollectionExtensions
     /// Subscribes <typeparamref name="THandler"/> to <typeparamref name="TEvent"/> through its own quorum queue
     /// <paramref name="queue"/>, with an inbox in <typeparamref name="TContext"/>'s schema (Worker only). The queue is
     /// bound with <paramref name="bindingKey"/>, by default <c>type.#</c>: the event type and all its routed variants.
-    /// Up to <paramref name="concurrency"/> messages are handled at once (each exactly once through the inbox, in no
-    /// particular order); 1 keeps the queue's order.
+    /// Up to <paramref name="concurrency"/> handler loops run at once, each handling the messages waiting for it together,
+    /// a tenant at a time (each exactly once through the inbox, in no particular order); 1 keeps each tenant's order.
     /// </summary>
     public static IServiceCollection AddIntegrationEventHandler<TContext, TEvent, THandler>(
         this IServiceCollection services, string queue, string? bindingKey = null, int concurrency = 1)

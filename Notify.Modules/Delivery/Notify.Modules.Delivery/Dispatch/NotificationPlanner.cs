@@ -51,7 +51,8 @@ internal sealed class NotificationPlanner(
     {
         // Claims it for planning: moves it to processing and reads it back in one round trip (or took it from the group's
         // claim). The row lock taken here makes a concurrent cancel wait and then see the deliveries.
-        var notification = _started is null ? await store.StartProcessingAsync(requested, ct) : _started.GetValueOrDefault(requested.NotificationId);
+        var started = _started ?? await store.StartProcessingManyAsync([requested], ct);
+        var notification = started.GetValueOrDefault(requested.NotificationId);
         if (notification is null)
         {
             // Cancelled or already planned first, or a scheduled send whose time has not come (the scheduled-release job,

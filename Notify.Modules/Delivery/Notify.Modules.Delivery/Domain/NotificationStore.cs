@@ -158,29 +158,8 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     }
 
     /// <summary>
-    /// Moves the notification to <c>processing</c> unless it is already there or beyond (statuses only move forward) or is
-    /// scheduled for later, and returns it as stored; null when it did not move.
-    /// </summary>
-    public async Task<Notification?> StartProcessingAsync(NotificationRequestedIntegrationEvent requested, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-        var moved = await db.Notifications.FromSqlRaw(
-            $$"""
-            UPDATE delivery.notifications SET status = {0}, updated_at = {1}
-            WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND {{NotificationStatus.RankSql}} < {5}
-              AND NOT (status = '{{NotificationStatus.Scheduled}}' AND coalesce(scheduled_for > {1}, false))
-            RETURNING *
-            """,
-            NotificationStatus.Processing, now, requested.NotificationId, requested.CreatedAt, requested.TenantId,
-            NotificationStatus.Rank(NotificationStatus.Processing))
-            .AsNoTracking().ToListAsync(ct);
-#pragma warning restore EF1002
-        return moved.Count == 1 ? moved[0] : null;
-    }
-
-    /// <summary>
-    /// <see cref="StartProcessingAsync"/> for many requested notifications in one statement; the ones that moved, by id.
+    /// Moves the requested notifications to <c>processing</c> in one statement, except those already there or beyond
+    /// (statuses only move forward) and scheduled ones whose time has not come; the ones that moved, as stored, by id.
     /// </summary>
     public async Task<Dictionary<Guid, Notification>> StartProcessingManyAsync(IReadOnlyList<NotificationRequestedIntegrationEvent> requested, CancellationToken ct)
     {

@@ -14,8 +14,13 @@ internal sealed record ClaimedDelivery(
     Guid Id, DateTimeOffset CreatedAt, Guid TenantId, Guid NotificationId, string Channel, string? Address, string? Content, int Attempts,
     string? TraceParent, DateTimeOffset LeasedUntil, DateTimeOffset? HandedOverAt, string? Device = null);
 
-/// <summary>A message its server took, waiting to be recorded sent with the rest of its batch (<see cref="SendingStore.MarkSentManyAsync"/>).</summary>
-internal sealed record SentMessage(ClaimedDelivery Delivery, Notification Notification, string ProviderMessageId);
+/// <summary>
+/// A message its server or provider took, to be recorded sent (<see cref="SendingStore.MarkSentManyAsync"/>): the
+/// timeline's <c>sent</c> row reads the message id and <paramref name="Detail"/>; <paramref name="SentBy"/> names the
+/// provider account and its cost, when one sent it.
+/// </summary>
+internal sealed record SentMessage(
+    ClaimedDelivery Delivery, Notification Notification, string ProviderMessageId, string? Detail = null, (Guid Id, decimal? Cost)? SentBy = null);
 
 /// <summary>
 /// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
@@ -160,59 +165,25 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     }
 
     /// <summary>
-    /// Records the "sent" outcome: the delivery sent with the provider's message id, a <c>sent</c> event (with
-    /// <paramref name="detail"/> when there is more to say than the id), the notification moved to sent. False when the
-    /// delivery was no longer queued. <paramref name="sentBy"/> names the provider account and its cost, when one sent it.
+    /// Records the "sent" outcome of one message (see <see cref="MarkSentManyAsync"/>); false when the delivery was no
+    /// longer queued.
     /// </summary>
     public async Task<bool> MarkSentAsync(
-        ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct, (Guid Id, decimal? Cost)? sentBy = null)
-    {
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        // The delivery and its notification move to sent in one statement (one round trip); the notification only
-        // when the delivery did, and only forward (as NotificationStore.AdvanceAsync).
-        var now = clock.GetUtcNow();
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-        var updated = (await db.Database.SqlQueryRaw<int>(
-            $$"""
-            WITH sent AS (
-                UPDATE delivery.deliveries SET status = {0}, provider_message_id = {1},
-                    attempts = {2}, leased_until = NULL, last_error = NULL, updated_at = {3}, provider_id = {12}, cost = {13}
-                WHERE id = {4} AND created_at = {5} AND status = {6}
-                RETURNING id),
-            advanced AS (
-                UPDATE delivery.notifications SET status = {7}, updated_at = {3}
-                WHERE id = {8} AND created_at = {9} AND tenant_id = {10} AND {{NotificationStatus.RankSql}} < {11}
-                  AND EXISTS (SELECT 1 FROM sent))
-            SELECT count(*)::int AS "Value" FROM sent
-            """,
-            DeliveryStatus.Sent, providerMessageId, delivery.Attempts, now, delivery.Id, delivery.CreatedAt, DeliveryStatus.Queued,
-            NotificationStatus.Sent, notification.Id, notification.CreatedAt, notification.TenantId, NotificationStatus.Rank(NotificationStatus.Sent),
-            new NpgsqlParameter<Guid?>("provider", sentBy?.Id), new NpgsqlParameter<decimal?>("cost", sentBy?.Cost))
-            .ToListAsync(ct)).Single();
-#pragma warning restore EF1002
-        if (updated == 0)
-        {
-            return false;
-        }
-
-        db.Events.Add(store.NewEvent(notification, TimelineEvents.Sent, detail is null ? providerMessageId : $"{providerMessageId} {detail}", delivery.Channel, delivery.Id));
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        DeliveryTelemetry.RecordSent(delivery.Channel, notification.CreatedAt, now);
-        return true;
-    }
+        ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct, (Guid Id, decimal? Cost)? sentBy = null) =>
+        await MarkSentManyAsync([new SentMessage(delivery, notification, providerMessageId, detail, sentBy)], ct) == 1;
 
     /// <summary>
-    /// Records the "sent" outcome of many messages their servers took (a sender's batch) in one transaction, as
-    /// <see cref="MarkSentAsync"/> does for one: each delivery still queued moves to sent with its message id and a
-    /// <c>sent</c> timeline row (COPY), its notification to sent. Safe to do after the batch: every message here was
+    /// Records the "sent" outcome of messages their servers or providers took, in one transaction: each delivery still
+    /// queued moves to sent with its message id (and provider and cost) and gets a <c>sent</c> timeline row (COPY), its
+    /// notification moves to sent (only forward). A sender may record a whole batch after sending it: every message was
     /// handed over first, so a crash before this commit leaves deliveries the next claim records sent, not sends again.
+    /// The number of deliveries that moved.
     /// </summary>
-    public async Task MarkSentManyAsync(IReadOnlyList<SentMessage> sent, CancellationToken ct)
+    public async Task<int> MarkSentManyAsync(IReadOnlyList<SentMessage> sent, CancellationToken ct)
     {
         if (sent.Count == 0)
         {
-            return;
+            return 0;
         }
 
         var now = clock.GetUtcNow();
@@ -221,11 +192,11 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         var moved = new HashSet<Guid>();
         await using (var command = new NpgsqlCommand($"""
             WITH input AS (
-                SELECT * FROM unnest(@ids, @createdAts, @messageIds, @attempts, @notificationIds, @notificationCreatedAts, @tenantIds)
-                    AS t(id, created_at, message_id, attempts, notification_id, notification_created_at, tenant_id)),
+                SELECT * FROM unnest(@ids, @createdAts, @messageIds, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts, @tenantIds)
+                    AS t(id, created_at, message_id, attempts, provider_id, cost, notification_id, notification_created_at, tenant_id)),
             sent AS (
                 UPDATE delivery.deliveries d SET status = '{DeliveryStatus.Sent}', provider_message_id = i.message_id, attempts = i.attempts,
-                    leased_until = NULL, last_error = NULL, updated_at = @now
+                    leased_until = NULL, last_error = NULL, updated_at = @now, provider_id = i.provider_id, cost = i.cost
                 FROM input i WHERE d.id = i.id AND d.created_at = i.created_at AND d.status = '{DeliveryStatus.Queued}'
                 RETURNING d.id),
             advanced AS (
@@ -240,6 +211,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             command.Parameters.AddWithValue("createdAts", sent.Select(m => m.Delivery.CreatedAt).ToArray());
             command.Parameters.AddWithValue("messageIds", sent.Select(m => m.ProviderMessageId).ToArray());
             command.Parameters.AddWithValue("attempts", sent.Select(m => m.Delivery.Attempts).ToArray());
+            command.Parameters.Add(new NpgsqlParameter<Guid?[]>("providerIds", sent.Select(m => m.SentBy?.Id).ToArray()));
+            command.Parameters.Add(new NpgsqlParameter<decimal?[]>("costs", sent.Select(m => m.SentBy?.Cost).ToArray()));
             command.Parameters.AddWithValue("notificationIds", sent.Select(m => m.Notification.Id).ToArray());
             command.Parameters.AddWithValue("notificationCreatedAts", sent.Select(m => m.Notification.CreatedAt).ToArray());
             command.Parameters.AddWithValue("tenantIds", sent.Select(m => m.Notification.TenantId).ToArray());
@@ -255,7 +228,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         var outbox = new List<OutboxMessage>();
         foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
         {
-            var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, message.ProviderMessageId, clock, message.Delivery.Channel, message.Delivery.Id);
+            var detail = message.Detail is null ? message.ProviderMessageId : $"{message.ProviderMessageId} {message.Detail}";
+            var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, detail, clock, message.Delivery.Channel, message.Delivery.Id);
             events.Add(e);
             outbox.AddRange(StatusEvents.OutboxMessagesFor(e, NotificationFacts.Of(message.Notification)));
         }
@@ -267,6 +241,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         {
             DeliveryTelemetry.RecordSent(message.Delivery.Channel, message.Notification.CreatedAt, now);
         }
+
+        return moved.Count;
     }
 
     /// <summary>
