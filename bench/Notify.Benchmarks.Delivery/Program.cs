@@ -117,6 +117,12 @@ internal static class Program
             //    so the freshly started Worker is warm (JIT tiering) and the figure is the steady state's.
             async Task LatencyPhaseAsync()
             {
+                if (!await ProbeInAppAsync(admin, dataSource))
+                {
+                    Report("accept -> sent: skipped, the Worker sent no in-app probe within 60 s");
+                    return;
+                }
+
                 Console.WriteLine($"offering {offered}/s for {seconds} s to warm up, then for {seconds * 3} s measured ...");
                 await OfferAsync(admin, "bench-both", offered, runDuration);
                 var since = DateTimeOffset.UtcNow;
@@ -183,7 +189,7 @@ internal static class Program
             var inAppSent = await ProbeInAppAsync(admin, dataSource);
             if (!inAppSent)
             {
-                Report("delivered, accept -> in-app stored:        skipped, no in_app delivery was sent within 15 s (no in-app sender running)");
+                Report("delivered, accept -> in-app stored:        skipped, no in_app delivery was sent within 60 s (no in-app sender running)");
             }
             else
             {
@@ -414,14 +420,20 @@ internal static class Program
         hosts.Start("Notify.Worker", env, $"http://127.0.0.1:{FreePort()}");
     }
 
+    /// <summary>
+    /// Sends one in-app notification and waits until it is sent: whether an in-app sender runs, and that a freshly started
+    /// Worker is up (its start-up is not what the phase after measures).
+    /// </summary>
     private static async Task<bool> ProbeInAppAsync(HttpClient admin, NpgsqlDataSource db)
     {
+        const string sql = "SELECT count(*) FROM delivery.deliveries WHERE channel = 'in_app' AND status = 'sent'";
+        var before = await CountAsync(db, sql);
         using var response = await admin.SendAsync(SendRequest("bench-inapp", 0));
         await EnsureSuccessAsync(response);
         var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(15))
+        while (waited.Elapsed < TimeSpan.FromSeconds(60))
         {
-            if (await CountAsync(db, "SELECT count(*) FROM delivery.deliveries WHERE channel = 'in_app' AND status = 'sent'") > 0)
+            if (await CountAsync(db, sql) > before)
             {
                 return true;
             }

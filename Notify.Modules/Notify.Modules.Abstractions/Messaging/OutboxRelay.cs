@@ -16,6 +16,12 @@ namespace Notify.Modules.Abstractions.Messaging;
 /// whole batch, so several relays share the work and a crash before the commit only leads to the batch
 /// being published again (consumers' inboxes drop the repeat). Wakes on LISTEN/NOTIFY, polls as a fallback.
 /// </summary>
+/// <remarks>
+/// Under load a batch is claimed and published while earlier ones still wait for their confirms (up to
+/// <see cref="BatchesInFlight"/>): waiting for the broker's confirms and PostgreSQL's commit, not the work itself, was
+/// what bounded the relay. The batches go out one after another on one channel, so the broker still gets them in id
+/// order; only a batch that fails and is published again later arrives out of order.
+/// </remarks>
 public sealed class OutboxRelay<TContext>(
     IServiceScopeFactory scopes,
     NpgsqlDataSource dataSource,
@@ -25,6 +31,9 @@ public sealed class OutboxRelay<TContext>(
     where TContext : DbContext
 {
     internal const int BatchSize = 200;
+
+    /// <summary>Published batches waiting for their confirms and commit at once.</summary>
+    internal const int BatchesInFlight = 4;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
@@ -44,9 +53,7 @@ public sealed class OutboxRelay<TContext>(
                 try
                 {
                     listener ??= await ListenAsync(stoppingToken);
-                    while (await RelayOnceAsync(stoppingToken) == BatchSize)
-                    {
-                    }
+                    await RelayAllAsync(stoppingToken);
 
                     backoff = TimeSpan.Zero;
                     await listener.WaitAsync(PollInterval, stoppingToken);
@@ -78,22 +85,105 @@ public sealed class OutboxRelay<TContext>(
         }
     }
 
+    /// <summary>
+    /// Publishes batches of unsent rows until less than a full batch is left, each right after the one before while up to
+    /// <see cref="BatchesInFlight"/> wait for their confirms and commit; fails (after the others settled) if any did.
+    /// </summary>
+    private async Task RelayAllAsync(CancellationToken cancellationToken)
+    {
+        var inFlight = new List<Task>(BatchesInFlight);
+        try
+        {
+            while (await ClaimAndPublishAsync(cancellationToken) is { } batch)
+            {
+                inFlight.Add(batch.CompleteAsync(this, cancellationToken));
+                if (batch.Rows.Count < BatchSize)
+                {
+                    break;
+                }
+
+                if (inFlight.Count == BatchesInFlight)
+                {
+                    var done = await Task.WhenAny(inFlight);
+                    inFlight.Remove(done);
+                    await done;
+                }
+            }
+        }
+        finally
+        {
+            // Every batch settles (committed, or rolled back and published again later) before the loop goes on or retries.
+            await Task.WhenAll(inFlight);
+        }
+    }
+
     /// <summary>Publishes one batch of unsent rows and marks them sent; returns how many.</summary>
     internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var rows = await LoadUnsentAsync(connection, transaction, cancellationToken);
-        if (rows.Count == 0)
+        if (await ClaimAndPublishAsync(cancellationToken) is not { } batch)
         {
             return 0;
         }
 
-        await PublishAsync(rows, cancellationToken);
-        await MarkSentAsync(connection, transaction, rows, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        MessagingTelemetry.Published.Add(rows.Count, new KeyValuePair<string, object?>("schema", Schema));
-        return rows.Count;
+        await batch.CompleteAsync(this, cancellationToken);
+        return batch.Rows.Count;
+    }
+
+    /// <summary>
+    /// Claims a batch of unsent rows in a transaction that stays open and publishes them; null when there were none. The
+    /// caller completes the batch (confirms, mark, commit), and must, as it holds a connection.
+    /// </summary>
+    private async Task<PublishedBatch?> ClaimAndPublishAsync(CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var rows = await LoadUnsentAsync(connection, transaction, cancellationToken);
+            if (rows.Count > 0)
+            {
+                return new PublishedBatch(connection, transaction, rows, PublishAsync(rows, cancellationToken));
+            }
+        }
+        catch
+        {
+            await DisposeAsync(connection, transaction);
+            throw;
+        }
+
+        await DisposeAsync(connection, transaction);
+        return null;
+    }
+
+    private static async Task DisposeAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    {
+        if (transaction is not null)
+        {
+            await transaction.DisposeAsync();
+        }
+
+        await connection.DisposeAsync();
+    }
+
+    /// <summary>A claimed batch whose rows went out: <see cref="Confirmed"/> completes with the broker's confirms of all of them.</summary>
+    private sealed record PublishedBatch(NpgsqlConnection Connection, NpgsqlTransaction Transaction, IReadOnlyList<OutboxMessage> Rows, Task Confirmed)
+    {
+        /// <summary>Waits for the confirms, marks the rows sent and commits; rolls back (the rows go out again later) on failure.</summary>
+        public async Task CompleteAsync(OutboxRelay<TContext> relay, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Confirmed;
+                await relay.MarkSentAsync(Connection, Transaction, Rows, cancellationToken);
+                await Transaction.CommitAsync(cancellationToken);
+                MessagingTelemetry.Published.Add(Rows.Count, new KeyValuePair<string, object?>("schema", relay.Schema));
+            }
+            finally
+            {
+                await DisposeAsync(Connection, Transaction);
+            }
+        }
     }
 
     internal async Task<IReadOnlyList<OutboxMessage>> LoadUnsentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
@@ -222,10 +312,11 @@ public sealed class OutboxRelay<TContext>(
         await DropChannelAsync();
         var connection = await rabbit.GetAsync(cancellationToken);
         // The client's default limiter of outstanding confirms (128) sleeps 0.5 to 1 s before a publish once more than 64
-        // are unconfirmed, and a batch publishes up to 200 at once; the relay waits for each batch, which bounds it already.
+        // are unconfirmed, and a batch publishes up to 200 at once; the batches in flight bound the relay already.
+        const int outstanding = BatchSize * BatchesInFlight;
         var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
-                outstandingPublisherConfirmationsRateLimiter: new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = BatchSize, QueueLimit = BatchSize })),
+                outstandingPublisherConfirmationsRateLimiter: new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = outstanding, QueueLimit = outstanding })),
             cancellationToken);
         await topology.DeclareAsync(channel, cancellationToken);
         _channel = channel;
