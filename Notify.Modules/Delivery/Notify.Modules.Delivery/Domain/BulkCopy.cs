@@ -10,12 +10,19 @@ namespace Notify.Modules.Delivery.Domain;
 /// </summary>
 internal static class BulkCopy
 {
+    /// <summary>The columns each table's rows are written with, in the order of the values (also <see cref="AcceptRows"/>'s INSERTs).</summary>
+    public const string NotificationColumns = """
+        delivery.notifications (id, created_at, tenant_id, template_key, template_version, category, priority, user_id,
+            inline_recipient, data, metadata, channels, status, scheduled_for, idempotency_key, updated_at)
+        """;
+
+    public const string EventColumns = "delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail)";
+
+    public const string OutboxColumns = $"delivery.{OutboxExtensions.OutboxTable} (id, type, tenant_id, occurred_at, payload, trace_parent, trace_state)";
+
     public static async Task NotificationsAsync(NpgsqlConnection connection, IReadOnlyList<Notification> rows, CancellationToken ct)
     {
-        await using var copy = await connection.BeginBinaryImportAsync("""
-            COPY delivery.notifications (id, created_at, tenant_id, template_key, template_version, category, priority, user_id,
-                inline_recipient, data, metadata, channels, status, scheduled_for, idempotency_key, updated_at) FROM STDIN (FORMAT BINARY)
-            """, ct);
+        await using var copy = await connection.BeginBinaryImportAsync($"COPY {NotificationColumns} FROM STDIN (FORMAT BINARY)", ct);
         foreach (var n in rows)
         {
             await copy.StartRowAsync(ct);
@@ -76,9 +83,7 @@ internal static class BulkCopy
 
     public static async Task EventsAsync(NpgsqlConnection connection, IReadOnlyList<NotificationEvent> rows, CancellationToken ct)
     {
-        await using var copy = await connection.BeginBinaryImportAsync("""
-            COPY delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail) FROM STDIN (FORMAT BINARY)
-            """, ct);
+        await using var copy = await connection.BeginBinaryImportAsync($"COPY {EventColumns} FROM STDIN (FORMAT BINARY)", ct);
         foreach (var e in rows)
         {
             await copy.StartRowAsync(ct);
@@ -98,8 +103,7 @@ internal static class BulkCopy
     /// <summary>Outbox rows in bulk; the table's statement trigger still wakes the relay (COPY fires INSERT triggers).</summary>
     public static async Task OutboxAsync(NpgsqlConnection connection, IReadOnlyList<OutboxMessage> rows, CancellationToken ct)
     {
-        await using var copy = await connection.BeginBinaryImportAsync(
-            $"COPY delivery.{OutboxExtensions.OutboxTable} (id, type, tenant_id, occurred_at, payload, trace_parent, trace_state) FROM STDIN (FORMAT BINARY)", ct);
+        await using var copy = await connection.BeginBinaryImportAsync($"COPY {OutboxColumns} FROM STDIN (FORMAT BINARY)", ct);
         foreach (var m in rows)
         {
             await copy.StartRowAsync(ct);

@@ -28,8 +28,8 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
 
     /// <summary>
     /// Stores the notifications with an <c>accepted</c> (or <c>scheduled</c>) timeline row each and their outbox rows
-    /// (the planner's request and the status events) and, with a key, the answer for repeats — all in one transaction,
-    /// by binary COPY. When another request with the same key got there first (the unique key decides), nothing is
+    /// (the planner's request and the status events) and, with a key, the answer for repeats — all in one transaction
+    /// (<see cref="AcceptRows.WriteAsync"/>). When another request with the same key got there first (the unique key decides), nothing is
     /// stored and that request's record is returned.
     /// </summary>
     public async Task<AcceptOutcome> AcceptAsync(
@@ -42,7 +42,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             return replayed;
         }
 
-        await rows.CopyAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
+        await rows.WriteAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
         await transaction.CommitAsync(ct);
         RecordAccepted(rows.Notifications);
         return new AcceptOutcome.Stored();
@@ -52,7 +52,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     public async Task StoreAcceptedAsync(AcceptRows rows, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        await rows.CopyAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
+        await rows.WriteAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
         await transaction.CommitAsync(ct);
         RecordAccepted(rows.Notifications);
     }

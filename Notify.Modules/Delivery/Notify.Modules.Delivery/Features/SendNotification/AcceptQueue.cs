@@ -7,7 +7,7 @@ namespace Notify.Modules.Delivery.Features.SendNotification;
 
 /// <summary>
 /// Group commit for single sends without an idempotency key: each request hands its rows here and waits; a writer
-/// stores everything that gathered meanwhile in one COPY transaction and then answers them all. Under load one
+/// stores everything that gathered meanwhile in one transaction and then answers them all. Under load one
 /// transaction carries dozens of sends instead of one. A request is answered only after its rows committed, so a
 /// crash loses nothing that got its 202; a failed transaction fails every request in it, and none of them is stored.
 /// </summary>
