@@ -83,9 +83,9 @@ internal sealed class DeliveryDbContext : DbContext
         }
 
         var connection = (Npgsql.NpgsqlConnection)Database.GetDbConnection();
-        await BulkCopy.DeliveriesAsync(connection, [.. added.Select(e => e.Entity).OfType<ChannelDelivery>()], ct);
-        await BulkCopy.EventsAsync(connection, [.. added.Select(e => e.Entity).OfType<NotificationEvent>()], ct);
-        await BulkCopy.OutboxAsync(connection, [.. added.Select(e => e.Entity).OfType<OutboxMessage>()], ct);
+        await BulkCopy.Deliveries.CopyAsync(connection, [.. added.Select(e => e.Entity).OfType<ChannelDelivery>()], ct);
+        await BulkCopy.Events.CopyAsync(connection, [.. added.Select(e => e.Entity).OfType<NotificationEvent>()], ct);
+        await BulkCopy.Outbox.CopyAsync(connection, [.. added.Select(e => e.Entity).OfType<OutboxMessage>()], ct);
         added.ForEach(e => e.State = EntityState.Detached);
         return added.Count;
     }

@@ -1,6 +1,5 @@
 using Notify.Modules.Abstractions.Messaging;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Notify.Modules.Delivery.Domain;
 
@@ -51,49 +50,16 @@ internal sealed class AcceptRows
     {
         if (Notifications.Count > InsertLimit)
         {
-            await BulkCopy.NotificationsAsync(connection, Notifications, ct);
-            await BulkCopy.EventsAsync(connection, Events, ct);
-            await BulkCopy.OutboxAsync(connection, Outbox, ct);
+            await BulkCopy.Notifications.CopyAsync(connection, Notifications, ct);
+            await BulkCopy.Events.CopyAsync(connection, Events, ct);
+            await BulkCopy.Outbox.CopyAsync(connection, Outbox, ct);
             return;
         }
 
         await using var batch = new NpgsqlBatch(connection);
-        foreach (var n in Notifications)
-        {
-            batch.BatchCommands.Add(Insert(BulkCopy.NotificationColumns,
-                (n.Id, NpgsqlDbType.Uuid), (n.CreatedAt, NpgsqlDbType.TimestampTz), (n.TenantId, NpgsqlDbType.Uuid),
-                (n.TemplateKey, NpgsqlDbType.Varchar), (n.TemplateVersion, NpgsqlDbType.Integer), (n.Category, NpgsqlDbType.Varchar),
-                (n.Priority, NpgsqlDbType.Varchar), (n.UserId, NpgsqlDbType.Varchar), (n.InlineRecipient?.RootElement.GetRawText(), NpgsqlDbType.Jsonb),
-                (n.Data?.RootElement.GetRawText(), NpgsqlDbType.Jsonb), (n.Metadata?.RootElement.GetRawText(), NpgsqlDbType.Jsonb),
-                (n.Channels, NpgsqlDbType.Array | NpgsqlDbType.Text), (n.Status, NpgsqlDbType.Varchar), (n.ScheduledFor, NpgsqlDbType.TimestampTz),
-                (n.IdempotencyKey, NpgsqlDbType.Varchar), (n.UpdatedAt, NpgsqlDbType.TimestampTz)));
-        }
-
-        foreach (var e in Events)
-        {
-            batch.BatchCommands.Add(Insert(BulkCopy.EventColumns,
-                (e.Id, NpgsqlDbType.Uuid), (e.CreatedAt, NpgsqlDbType.TimestampTz), (e.TenantId, NpgsqlDbType.Uuid), (e.NotificationId, NpgsqlDbType.Uuid),
-                (e.DeliveryId, NpgsqlDbType.Uuid), (e.Channel, NpgsqlDbType.Varchar), (e.Type, NpgsqlDbType.Varchar), (e.Detail, NpgsqlDbType.Varchar)));
-        }
-
-        foreach (var m in Outbox)
-        {
-            batch.BatchCommands.Add(Insert(BulkCopy.OutboxColumns,
-                (m.Id, NpgsqlDbType.Uuid), (m.Type, NpgsqlDbType.Varchar), (m.TenantId, NpgsqlDbType.Uuid), (m.OccurredAt, NpgsqlDbType.TimestampTz),
-                (m.Payload, NpgsqlDbType.Jsonb), (m.TraceParent, NpgsqlDbType.Text), (m.TraceState, NpgsqlDbType.Text)));
-        }
-
+        Notifications.ForEach(n => batch.BatchCommands.Add(BulkCopy.Notifications.Insert(n)));
+        Events.ForEach(e => batch.BatchCommands.Add(BulkCopy.Events.Insert(e)));
+        Outbox.ForEach(m => batch.BatchCommands.Add(BulkCopy.Outbox.Insert(m)));
         await batch.ExecuteNonQueryAsync(ct);
-    }
-
-    private static NpgsqlBatchCommand Insert(string table, params (object? Value, NpgsqlDbType Type)[] values)
-    {
-        var command = new NpgsqlBatchCommand($"INSERT INTO {table} VALUES ({string.Join(", ", values.Select((_, i) => $"${i + 1}"))})");
-        foreach (var (value, type) in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = type });
-        }
-
-        return command;
     }
 }

@@ -126,8 +126,8 @@ internal sealed class InAppSender(
 
         if (events.Count > 0)
         {
-            await BulkCopy.EventsAsync(connection, events, ct);
-            await BulkCopy.OutboxAsync(connection, outbox, ct);
+            await BulkCopy.Events.CopyAsync(connection, events, ct);
+            await BulkCopy.Outbox.CopyAsync(connection, outbox, ct);
         }
 
         await transaction.CommitAsync(ct);

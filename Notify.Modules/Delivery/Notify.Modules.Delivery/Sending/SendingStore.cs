@@ -234,8 +234,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             outbox.AddRange(StatusEvents.OutboxMessagesFor(e, NotificationFacts.Of(message.Notification)));
         }
 
-        await BulkCopy.EventsAsync(connection, events, ct);
-        await BulkCopy.OutboxAsync(connection, outbox, ct);
+        await BulkCopy.Events.CopyAsync(connection, events, ct);
+        await BulkCopy.Outbox.CopyAsync(connection, outbox, ct);
         await transaction.CommitAsync(ct);
         foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
         {

@@ -30,10 +30,11 @@ internal sealed class SendNotificationEndpoint(
     public override async Task HandleAsync(SendNotificationRequest req, CancellationToken ct)
     {
         var tenantId = tenant.TenantId;
-        var requestHash = IdempotentRequests.Hash(req with { IdempotencyKey = null });
+        // Only a send with a key is compared with its repeats: the others (most sends) skip hashing the request.
+        var requestHash = req.IdempotencyKey is null ? null : IdempotentRequests.Hash(req with { IdempotencyKey = null });
         if (req.IdempotencyKey is { } key && await store.FindIdempotencyAsync(tenantId, key, ct) is { } earlier)
         {
-            await ReplayAsync(earlier, requestHash, ct);
+            await ReplayAsync(earlier, requestHash!, ct);
             return;
         }
 
@@ -52,11 +53,11 @@ internal sealed class SendNotificationEndpoint(
             // Committed together with concurrent sends (group commit); there is no answer to keep for repeats.
             await queue.StoreAsync(AcceptRows.Of(notifications, clock));
         }
-        else if (await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status202Accepted,
+        else if (await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash!, StatusCodes.Status202Accepted,
                      JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct) is AcceptOutcome.Replayed replayed)
         {
             // A concurrent repeat won the key.
-            await ReplayAsync(replayed.Record, requestHash, ct);
+            await ReplayAsync(replayed.Record, requestHash!, ct);
             return;
         }
 
