@@ -113,8 +113,9 @@ internal static class Program
             await WaitHealthyAsync(apiUrl);
             using var admin = NewClient(apiUrl, await SetUpTenantAsync(apiUrl));
 
-            // 4. Latency at a steady offered rate, both channels, measured from the database — after as long again unmeasured,
-            //    so the freshly started Worker is warm (JIT tiering) and the figure is the steady state's.
+            // 4. Latency at a steady offered rate, both channels, measured from the database — after as long again unmeasured
+            //    and once the pipeline is idle again, so the freshly started hosts are warm (JIT tiering) and the figure is the
+            //    steady state's.
             async Task LatencyPhaseAsync()
             {
                 if (!await ProbeInAppAsync(admin, dataSource))
@@ -123,8 +124,13 @@ internal static class Program
                     return;
                 }
 
-                Console.WriteLine($"offering {offered}/s for {seconds} s to warm up, then for {seconds * 3} s measured ...");
+                Console.WriteLine($"offering {offered}/s for {seconds} s to warm up, then for {seconds * 3} s measured once the pipeline is idle ...");
                 await OfferAsync(admin, "bench-both", offered, runDuration);
+                if (!await WaitIdleAsync(dataSource, infrastructure, TimeSpan.FromMinutes(3)))
+                {
+                    Console.WriteLine("  the pipeline was still busy 3 minutes after the warm-up; measuring anyway");
+                }
+
                 var since = DateTimeOffset.UtcNow;
                 var achieved = await OfferAsync(admin, "bench-both", offered, runDuration * 3);
                 await Task.Delay(TimeSpan.FromSeconds(5));
@@ -400,7 +406,52 @@ internal static class Program
         return new DrainResult((sent - first) / elapsed.TotalSeconds, sent - first, elapsed, sent - alreadySent >= backlog);
     }
 
-    /// <summary>Stops the Worker and drops what is left of a backlog (unrelayed outbox rows, planning messages, queued deliveries).</summary>
+    private static readonly string[] Queues =
+        [.. new[] { "critical", "high", "normal", "low", "bulk" }.Select(p => $"delivery.plan-notification.{p}"), "webhooks.events"];
+
+    /// <summary>
+    /// Waits until nothing is left to do: no notification waiting to be planned, no delivery queued, no unrelayed outbox row
+    /// and no message waiting in the Worker's queues (the webhook events included); whether that happened within <paramref name="limit"/>.
+    /// </summary>
+    private static async Task<bool> WaitIdleAsync(NpgsqlDataSource db, Infrastructure infrastructure, TimeSpan limit)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(infrastructure.RabbitMqConnectionString) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var waited = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        while (waited.Elapsed < limit)
+        {
+            var pending = await CountAsync(db, """
+                SELECT (SELECT count(*) FROM delivery.notifications WHERE status IN ('accepted', 'processing'))
+                     + (SELECT count(*) FROM delivery.deliveries WHERE status = 'queued')
+                     + (SELECT count(*) FROM delivery.outbox_messages WHERE sent_at IS NULL)
+                """);
+            long queued = 0;
+            foreach (var queue in Queues)
+            {
+                queued += (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+            }
+
+            if (pending + queued == 0)
+            {
+                Console.WriteLine($"  idle {waited.Elapsed.TotalSeconds:N0} s after the warm-up");
+                return true;
+            }
+
+            if (waited.Elapsed - lastReport >= TimeSpan.FromSeconds(10))
+            {
+                lastReport = waited.Elapsed;
+                Console.WriteLine($"  {waited.Elapsed.TotalSeconds:N0} s after the warm-up: {pending:N0} rows and {queued:N0} queued messages still to go");
+            }
+
+            await Task.Delay(500);
+        }
+
+        return false;
+    }
+
+    /// <summary>Stops the Worker and drops what is left of a backlog (unrelayed outbox rows, queued deliveries, messages waiting in the Worker's queues).</summary>
     private static async Task DiscardBacklogAsync(Hosts hosts, NpgsqlDataSource db, Infrastructure infrastructure, Dictionary<string, string> env)
     {
         await hosts.StopAsync("Notify.Worker");
@@ -411,9 +462,9 @@ internal static class Program
         await using (var connection = await factory.CreateConnectionAsync())
         await using (var channel = await connection.CreateChannelAsync())
         {
-            foreach (var priority in new[] { "critical", "high", "normal", "low", "bulk" })
+            foreach (var queue in Queues)
             {
-                await channel.QueuePurgeAsync($"delivery.plan-notification.{priority}");
+                await channel.QueuePurgeAsync(queue);
             }
         }
 
