@@ -4,8 +4,10 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Templates.Contracts;
 using Notify.Testing;
 
 namespace Notify.Delivery.Tests;
@@ -149,6 +151,36 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         var unarchived = await PostItemAsync(bob, third, "unarchive");
         Assert.Equal(JsonValueKind.Null, unarchived.GetProperty("archivedAt").ValueKind);
         Assert.Equal(3, (await ListAsync(bob, "")).Count);
+    }
+
+    [Fact]
+    public async Task Reading_an_item_opens_its_delivery_once_with_a_timeline_row_and_a_notification_opened_event()
+    {
+        var token = await TokenForNewUserAsync("cid");
+        using var cid = DeliveryHosts.Client(fixture.ApiA, token);
+        var queued = await fixture.Hosts.QueueInAppAsync(fixture.TenantId, ["cid", "cid", "cid"], "Read me");
+        await Eventually.WaitUntilAsync(async () => (await ListAsync(cid, "")).Count == 3, Soon);
+        var (first, second, third) = (queued[0].DeliveryId, queued[1].DeliveryId, queued[2].DeliveryId);
+
+        await PostItemAsync(cid, first, "seen");
+        Assert.Equal(DeliveryStatus.Sent, await DeliveryStatusAsync(first)); // seen in the list is not read
+
+        await PostItemAsync(cid, first, "read");
+        await PostItemAsync(cid, first, "unread");
+        await PostItemAsync(cid, first, "read");
+        Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(first));
+        var opened = await fixture.Hosts.WithDbAsync(db => db.Events.AsNoTracking()
+            .Where(e => e.DeliveryId == first && e.Type == DeliveryStatus.Opened).ToListAsync());
+        Assert.Equal(Channels.InApp, Assert.Single(opened).Channel); // read twice, opened once
+        Assert.Equal(queued[0].NotificationId, opened[0].NotificationId);
+        Assert.Single(await OutboxOfAsync(first), o => o.Payload.Contains("notification.opened", StringComparison.Ordinal));
+        Assert.Equal(DeliveryStatus.Sent, await DeliveryStatusAsync(second));
+
+        var all = await cid.PostAsync("/v1/inbox/read-all", null);
+        Assert.Equal(2, (await all.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("updated").GetInt32());
+        Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(second));
+        Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(third));
+        Assert.Single(await OutboxOfAsync(third), o => o.Payload.Contains("notification.opened", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -306,6 +338,13 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         var counts = await client.GetFromJsonAsync<JsonElement>("/v1/inbox/unread-count");
         return (counts.GetProperty("unread").GetInt32(), counts.GetProperty("unseen").GetInt32());
     }
+
+    private Task<string> DeliveryStatusAsync(Guid deliveryId) =>
+        fixture.Hosts.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.Id == deliveryId).Select(d => d.Status).SingleAsync());
+
+    private async Task<List<OutboxMessage>> OutboxOfAsync(Guid deliveryId) =>
+        (await fixture.Hosts.WithDbAsync(db => db.Set<OutboxMessage>().AsNoTracking().Where(o => o.TenantId == fixture.TenantId).ToListAsync()))
+            .Where(o => o.Payload.Contains(deliveryId.ToString(), StringComparison.Ordinal)).ToList();
 
     private static async Task<JsonElement> PostItemAsync(HttpClient client, Guid id, string action)
     {

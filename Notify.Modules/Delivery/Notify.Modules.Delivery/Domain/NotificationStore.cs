@@ -4,6 +4,7 @@ using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Telemetry;
+using Notify.Modules.Templates.Contracts;
 
 namespace Notify.Modules.Delivery.Domain;
 
@@ -243,15 +244,56 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
             return null;
         }
 
-        db.Events.Add(new NotificationEvent
-        {
-            Id = Ids.New(clock), TenantId = tenantId, NotificationId = delivery.NotificationId, DeliveryId = deliveryId, Channel = delivery.Channel,
-            Type = status, Detail = detail is { Length: > 2000 } ? detail[..2000] : detail, CreatedAt = now,
-        });
+        AddDeliveryEvent(tenantId, delivery.NotificationId, deliveryId, delivery.Channel, status, detail, now);
         return delivery.NotificationId;
     }
 
     internal sealed record MovedDelivery(Guid NotificationId, string Channel);
+
+    /// <summary>
+    /// The recipient read these inbox items (an item's id is its in-app delivery's): each of the tenant's in-app
+    /// deliveries among them that has not been opened yet moves to <c>opened</c> with its timeline row, whose status and
+    /// webhook events <see cref="DeliveryDbContext"/> adds when the caller saves, in the caller's transaction. Reading an
+    /// item again (after marking it unread) moves nothing. The number moved.
+    /// </summary>
+    public async Task<int> OpenInAppAsync(Guid tenantId, IReadOnlyList<Guid> deliveryIds, CancellationToken ct)
+    {
+        // A delivery's row is dated within moments of its UUIDv7 (same planning step): a minute before the oldest id's
+        // time bounds the monthly partitions to look in.
+        if (deliveryIds.Select(UuidV7.CreatedAt).Min() is not { } oldest)
+        {
+            return 0;
+        }
+
+        var notBefore = oldest - TimeSpan.FromMinutes(1);
+
+        var now = clock.GetUtcNow();
+#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
+        var moved = await db.Database.SqlQueryRaw<MovedInApp>(
+            $$"""
+            UPDATE delivery.deliveries SET status = {0}, updated_at = {1}
+            WHERE id = ANY({2}) AND created_at >= {3} AND tenant_id = {4} AND channel = {5} AND {{DeliveryStatus.RankSql}} < {6}
+            RETURNING id, notification_id
+            """,
+            [DeliveryStatus.Opened, now, deliveryIds.ToArray(), notBefore, tenantId, Channels.InApp, DeliveryStatus.Rank(DeliveryStatus.Opened)])
+            .ToListAsync(ct);
+#pragma warning restore EF1002
+        foreach (var delivery in moved)
+        {
+            AddDeliveryEvent(tenantId, delivery.NotificationId, delivery.Id, Channels.InApp, DeliveryStatus.Opened, "Read in the inbox.", now);
+        }
+
+        return moved.Count;
+    }
+
+    internal sealed record MovedInApp(Guid Id, Guid NotificationId);
+
+    private void AddDeliveryEvent(Guid tenantId, Guid notificationId, Guid deliveryId, string channel, string status, string? detail, DateTimeOffset at) =>
+        db.Events.Add(new NotificationEvent
+        {
+            Id = Ids.New(clock), TenantId = tenantId, NotificationId = notificationId, DeliveryId = deliveryId, Channel = channel,
+            Type = status, Detail = detail is { Length: > 2000 } ? detail[..2000] : detail, CreatedAt = at,
+        });
 
     /// <summary>A timeline row; <paramref name="channel"/> and <paramref name="deliveryId"/> when it is about one channel or delivery.</summary>
     public NotificationEvent NewEvent(Notification notification, string type, string? detail, string? channel = null, Guid? deliveryId = null)

@@ -67,9 +67,10 @@ internal sealed class InboxCounts
 /// <summary>
 /// Reads and changes one recipient's inbox. Every query names the tenant and user, so a token never reaches another
 /// recipient's items. An item's id is its in-app delivery's UUIDv7, made before the item was stored, so
-/// <c>created_at &gt;= the id's time</c> prunes older monthly partitions on lookups by id.
+/// <c>created_at &gt;= the id's time</c> prunes older monthly partitions on lookups by id. Reading an item is the in-app
+/// counterpart of opening an email: its delivery moves to <c>opened</c> (<see cref="NotificationStore.OpenInAppAsync"/>).
 /// </summary>
-internal sealed class InboxStore(DeliveryDbContext db, TimeProvider clock)
+internal sealed class InboxStore(DeliveryDbContext db, NotificationStore store, TimeProvider clock)
 {
     public async Task<CursorPage<InboxItemResponse>> ListAsync(SubscriberTokenPayload owner, ListInboxRequest request, CancellationToken ct)
     {
@@ -147,6 +148,7 @@ internal sealed class InboxStore(DeliveryDbContext db, TimeProvider clock)
             InboxChange.Archive => "archived_at = coalesce(archived_at, {0})",
             _ => "archived_at = NULL",
         };
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
 #pragma warning disable EF1002 // The SET clause is one of the constants above; values are parameters.
         var rows = await db.InboxItems.FromSqlRaw(
             $$"""
@@ -156,16 +158,33 @@ internal sealed class InboxStore(DeliveryDbContext db, TimeProvider clock)
             """,
             clock.GetUtcNow(), id, notBefore, owner.T, owner.U).AsNoTracking().ToListAsync(ct);
 #pragma warning restore EF1002
+        if (rows is [var item] && change == InboxChange.Read)
+        {
+            await store.OpenInAppAsync(owner.T, [item.Id], ct);
+            await db.SaveChangesAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
         return rows.FirstOrDefault();
     }
 
-    /// <summary>Marks every unread item of the owner read (archived ones too); how many changed.</summary>
-    public Task<int> ReadAllAsync(SubscriberTokenPayload owner, CancellationToken ct)
+    /// <summary>Marks every unread item of the owner read (archived ones too), their deliveries opened; how many changed.</summary>
+    public async Task<int> ReadAllAsync(SubscriberTokenPayload owner, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        return db.Database.ExecuteSqlInterpolatedAsync($"""
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var read = await db.Database.SqlQuery<Guid>($"""
             UPDATE delivery.inbox_items SET read_at = {now}, seen_at = coalesce(seen_at, {now})
             WHERE tenant_id = {owner.T} AND user_id = {owner.U} AND read_at IS NULL
-            """, ct);
+            RETURNING id AS "Value"
+            """).ToListAsync(ct);
+        if (read.Count > 0)
+        {
+            await store.OpenInAppAsync(owner.T, read, ct);
+            await db.SaveChangesAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        return read.Count;
     }
 }
