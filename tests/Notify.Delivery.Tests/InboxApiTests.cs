@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Delivery.Domain;
+using Notify.Modules.Delivery.Inbox;
 using Notify.Modules.Templates.Contracts;
 using Notify.Testing;
 
@@ -181,6 +182,42 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
         Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(second));
         Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(third));
         Assert.Single(await OutboxOfAsync(third), o => o.Payload.Contains("notification.opened", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_recipient_past_their_minute_budget_on_any_replica_gets_429_with_retry_after_and_others_are_unaffected()
+    {
+        var limit = new InboxOptions().RequestsPerMinute;
+        var token = await TokenForNewUserAsync("gil");
+        using var gilOnA = DeliveryHosts.Client(fixture.ApiA, token);
+        using var gilOnB = DeliveryHosts.Client(fixture.ApiB, token);
+        using var hal = DeliveryHosts.Client(fixture.ApiA, await TokenForNewUserAsync("hal"));
+
+        // Both replicas count against one budget. Up to twice the limit: a minute's window may turn over once meanwhile.
+        var allowed = 0;
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 2 * limit && refused is null; i++)
+        {
+            var response = await (i % 2 == 0 ? gilOnA : gilOnB).GetAsync("/v1/inbox/unread-count");
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused = response;
+                break;
+            }
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            allowed++;
+        }
+
+        Assert.NotNull(refused);
+        Assert.InRange(allowed, limit, 2 * limit - 1);
+        var retryAfter = refused.Headers.RetryAfter?.Delta;
+        Assert.NotNull(retryAfter);
+        Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.EndsWith("/rate-limited", problem.GetProperty("type").GetString());
+        Assert.Contains($"{limit} requests per minute", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await hal.GetAsync("/v1/inbox/unread-count")).StatusCode);
     }
 
     [Fact]

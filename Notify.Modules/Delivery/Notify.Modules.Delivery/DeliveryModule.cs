@@ -106,6 +106,8 @@ public sealed class DeliveryModule : IModule
     private static void AddInApp(IHostApplicationBuilder builder, HostRole role)
     {
         builder.Services.TryAddSingleton<SignedTokens>();
+        builder.Services.Configure<InboxOptions>(builder.Configuration.GetSection(InboxOptions.Section));
+        builder.Services.AddSingleton<InboxTokens>();
         builder.Services.AddSingleton<InboxFanOut>();
         builder.Services.AddScoped<InboxStore>();
         if (role == HostRole.Worker)

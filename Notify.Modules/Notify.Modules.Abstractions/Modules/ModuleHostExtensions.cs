@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Tenancy;
 
@@ -41,6 +42,7 @@ public static class ModuleHostExtensions
         if (role is HostRole.Api or HostRole.Worker)
         {
             builder.AddRedisClient(RedisConnectionName, settings => settings.DisableTracing = !tracing);
+            builder.Services.AddSingleton<RequestBudget>();
             builder.Services.AddRabbitMqMessaging(builder.Configuration);
         }
 

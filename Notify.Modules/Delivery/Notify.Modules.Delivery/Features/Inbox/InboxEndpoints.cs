@@ -8,7 +8,7 @@ namespace Notify.Modules.Delivery.Features.Inbox;
 // The recipient-facing inbox: no API key. Each endpoint allows anonymous access at the pipeline level and reads the
 // subscriber token itself (InboxTokens), so API-key authentication of every other endpoint stays as it is.
 
-internal sealed class ListInboxEndpoint(InboxStore store, SignedTokens tokens) : Endpoint<ListInboxRequest, CursorPage<InboxItemResponse>>
+internal sealed class ListInboxEndpoint(InboxStore store, InboxTokens tokens) : Endpoint<ListInboxRequest, CursorPage<InboxItemResponse>>
 {
     public override void Configure()
     {
@@ -25,7 +25,7 @@ internal sealed class ListInboxEndpoint(InboxStore store, SignedTokens tokens) :
 
     public override async Task HandleAsync(ListInboxRequest req, CancellationToken ct)
     {
-        if (await InboxTokens.AuthenticateAsync(HttpContext, tokens) is not { } owner)
+        if (await tokens.AuthenticateAsync(HttpContext) is not { } owner)
         {
             return;
         }
@@ -34,7 +34,7 @@ internal sealed class ListInboxEndpoint(InboxStore store, SignedTokens tokens) :
     }
 }
 
-internal sealed class InboxCountsEndpoint(InboxStore store, SignedTokens tokens) : EndpointWithoutRequest<InboxCountsResponse>
+internal sealed class InboxCountsEndpoint(InboxStore store, InboxTokens tokens) : EndpointWithoutRequest<InboxCountsResponse>
 {
     public override void Configure()
     {
@@ -46,7 +46,7 @@ internal sealed class InboxCountsEndpoint(InboxStore store, SignedTokens tokens)
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        if (await InboxTokens.AuthenticateAsync(HttpContext, tokens) is not { } owner)
+        if (await tokens.AuthenticateAsync(HttpContext) is not { } owner)
         {
             return;
         }
@@ -57,7 +57,7 @@ internal sealed class InboxCountsEndpoint(InboxStore store, SignedTokens tokens)
 }
 
 /// <summary>The endpoints that change one item: read, unread, seen, archive, unarchive.</summary>
-internal abstract class ChangeInboxItemEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens, InboxChange change, string action, string summary)
+internal abstract class ChangeInboxItemEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens, InboxChange change, string action, string summary)
     : Endpoint<InboxItemRequest, InboxItemResponse>
 {
     public override void Configure()
@@ -70,7 +70,7 @@ internal abstract class ChangeInboxItemEndpoint(InboxStore store, InboxFanOut fa
 
     public override async Task HandleAsync(InboxItemRequest req, CancellationToken ct)
     {
-        if (await InboxTokens.AuthenticateAsync(HttpContext, tokens) is not { } owner)
+        if (await tokens.AuthenticateAsync(HttpContext) is not { } owner)
         {
             return;
         }
@@ -86,22 +86,22 @@ internal abstract class ChangeInboxItemEndpoint(InboxStore store, InboxFanOut fa
     }
 }
 
-internal sealed class MarkInboxItemReadEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens)
+internal sealed class MarkInboxItemReadEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens)
     : ChangeInboxItemEndpoint(store, fanOut, tokens, InboxChange.Read, "read", "Mark an inbox item read (and seen)");
 
-internal sealed class MarkInboxItemUnreadEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens)
+internal sealed class MarkInboxItemUnreadEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens)
     : ChangeInboxItemEndpoint(store, fanOut, tokens, InboxChange.Unread, "unread", "Mark an inbox item unread");
 
-internal sealed class MarkInboxItemSeenEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens)
+internal sealed class MarkInboxItemSeenEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens)
     : ChangeInboxItemEndpoint(store, fanOut, tokens, InboxChange.Seen, "seen", "Mark an inbox item seen");
 
-internal sealed class ArchiveInboxItemEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens)
+internal sealed class ArchiveInboxItemEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens)
     : ChangeInboxItemEndpoint(store, fanOut, tokens, InboxChange.Archive, "archive", "Archive an inbox item");
 
-internal sealed class UnarchiveInboxItemEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens)
+internal sealed class UnarchiveInboxItemEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens)
     : ChangeInboxItemEndpoint(store, fanOut, tokens, InboxChange.Unarchive, "unarchive", "Move an inbox item out of the archive");
 
-internal sealed class MarkAllInboxReadEndpoint(InboxStore store, InboxFanOut fanOut, SignedTokens tokens) : EndpointWithoutRequest<InboxBulkChangeResponse>
+internal sealed class MarkAllInboxReadEndpoint(InboxStore store, InboxFanOut fanOut, InboxTokens tokens) : EndpointWithoutRequest<InboxBulkChangeResponse>
 {
     public override void Configure()
     {
@@ -113,7 +113,7 @@ internal sealed class MarkAllInboxReadEndpoint(InboxStore store, InboxFanOut fan
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        if (await InboxTokens.AuthenticateAsync(HttpContext, tokens) is not { } owner)
+        if (await tokens.AuthenticateAsync(HttpContext) is not { } owner)
         {
             return;
         }

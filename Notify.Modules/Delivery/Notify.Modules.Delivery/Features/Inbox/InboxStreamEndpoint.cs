@@ -19,7 +19,7 @@ namespace Notify.Modules.Delivery.Features.Inbox;
 internal sealed class InboxStreamEndpoint(
     InboxFanOut fanOut,
     InboxStore store,
-    SignedTokens tokens,
+    InboxTokens tokens,
     IHostApplicationLifetime lifetime,
     ILogger<InboxStreamEndpoint> logger) : EndpointWithoutRequest
 {
@@ -46,7 +46,7 @@ internal sealed class InboxStreamEndpoint(
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        if (await InboxTokens.AuthenticateAsync(HttpContext, tokens) is not { } owner)
+        if (await tokens.AuthenticateAsync(HttpContext) is not { } owner)
         {
             return;
         }
