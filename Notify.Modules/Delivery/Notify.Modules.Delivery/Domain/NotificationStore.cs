@@ -266,7 +266,6 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         }
 
         var notBefore = oldest - TimeSpan.FromMinutes(1);
-
         var now = clock.GetUtcNow();
 #pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
         var moved = await db.Database.SqlQueryRaw<MovedInApp>(
