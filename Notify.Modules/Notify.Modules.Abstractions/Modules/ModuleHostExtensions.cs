@@ -42,8 +42,12 @@ public static class ModuleHostExtensions
         if (role is HostRole.Api or HostRole.Worker)
         {
             builder.AddRedisClient(RedisConnectionName, settings => settings.DisableTracing = !tracing);
-            builder.Services.AddSingleton<RequestBudget>();
             builder.Services.AddRabbitMqMessaging(builder.Configuration);
+        }
+
+        if (role is HostRole.Api)
+        {
+            builder.Services.AddSingleton<RequestBudget>();
         }
 
         builder.Services.AddSingleton<IReadOnlyList<IModule>>(modules);

@@ -148,7 +148,8 @@ internal sealed class InboxStore(DeliveryDbContext db, NotificationStore store, 
             InboxChange.Archive => "archived_at = coalesce(archived_at, {0})",
             _ => "archived_at = NULL",
         };
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Reading also opens the item's delivery, in the same transaction; the other changes are one statement.
+        await using var transaction = change == InboxChange.Read ? await db.Database.BeginTransactionAsync(ct) : null;
 #pragma warning disable EF1002 // The SET clause is one of the constants above; values are parameters.
         var rows = await db.InboxItems.FromSqlRaw(
             $$"""
@@ -158,13 +159,17 @@ internal sealed class InboxStore(DeliveryDbContext db, NotificationStore store, 
             """,
             clock.GetUtcNow(), id, notBefore, owner.T, owner.U).AsNoTracking().ToListAsync(ct);
 #pragma warning restore EF1002
-        if (rows is [var item] && change == InboxChange.Read)
+        if (transaction is not null)
         {
-            await store.OpenInAppAsync(owner.T, [item.Id], ct);
-            await db.SaveChangesAsync(ct);
+            if (rows is [var item])
+            {
+                await store.OpenInAppAsync(owner.T, [item.Id], ct);
+                await db.SaveChangesAsync(ct);
+            }
+
+            await transaction.CommitAsync(ct);
         }
 
-        await transaction.CommitAsync(ct);
         return rows.FirstOrDefault();
     }
 
