@@ -26,7 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-dotnet tool restore >/dev/null
+# On a fresh package cache the SDK's tool restore now and then mixes up the tools' packages ("The command dotnet-ef ...
+# is not contained in the package"); a second run, with the packages now cached, restores them.
+dotnet tool restore >/dev/null || dotnet tool restore >/dev/null
 webpush_check=tests/Notify.Delivery.Tests/WebPushCheck
 [ -d "$webpush_check/node_modules/http_ece" ] || npm ci --prefix "$webpush_check" --no-audit --no-fund --silent
 echo "Prerequisites ready."
