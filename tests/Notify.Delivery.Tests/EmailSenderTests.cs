@@ -350,29 +350,8 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         return await sender.SendDueAsync(smtp, default);
     }
 
-    /// <summary>An accepted email notification with its queued delivery, accepted <paramref name="acceptedAgo"/> ago.</summary>
-    private async Task<(Notification Notification, ChannelDelivery Delivery)> QueuedEmailAsync(string? traceParent = null, TimeSpan acceptedAgo = default)
-    {
-        var (id, createdAt) = UuidV7.New(new ManualClock(DateTimeOffset.UtcNow - acceptedAgo));
-        var notification = new Notification
-        {
-            Id = id, TenantId = _tenant, TemplateKey = "welcome", TemplateVersion = 1, Category = "transactional", Priority = "normal",
-            UserId = "ann", Channels = ["email"], Status = NotificationStatus.Accepted, CreatedAt = createdAt, UpdatedAt = createdAt,
-        };
-        var delivery = new ChannelDelivery
-        {
-            Id = Guid.CreateVersion7(), TenantId = _tenant, NotificationId = id, Channel = Channels.Email, Status = DeliveryStatus.Queued,
-            Address = "ann@example.com", CreatedAt = createdAt, UpdatedAt = createdAt, TraceParent = traceParent,
-            Content = JsonSerializer.Serialize(new RenderedMessage(Channels.Email, "en", Subject: "Welcome", Html: "<p>Hi Ann</p>"), JsonSerializerOptions.Web),
-        };
-        await using var scope = _host.Services.CreateAsyncScope();
-        var store = scope.ServiceProvider.GetRequiredService<NotificationStore>();
-        await store.AcceptAsync(_tenant, [notification], null, "h", 202, "{}", default);
-        await store.AdvanceAsync(notification, NotificationStatus.Processing, default);
-        store.Db.Deliveries.Add(delivery);
-        await store.Db.SaveChangesAsync();
-        return (notification, delivery);
-    }
+    private Task<(Notification Notification, ChannelDelivery Delivery)> QueuedEmailAsync(string? traceParent = null, TimeSpan acceptedAgo = default) =>
+        QueuedEmails.AddAsync(_host.Services, _tenant, acceptedAgo, traceParent);
 
     /// <summary>As if the sender holding the delivery had died: its lease runs out.</summary>
     private async Task ExpireLeaseAsync(ChannelDelivery delivery)

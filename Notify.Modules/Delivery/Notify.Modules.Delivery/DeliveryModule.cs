@@ -59,6 +59,10 @@ public sealed class DeliveryModule : IModule
         if (role == HostRole.Worker)
         {
             builder.Services.AddOutboxRelay<DeliveryDbContext>();
+            builder.Services.Configure<PlanningOptions>(builder.Configuration.GetSection(PlanningOptions.Section));
+            builder.Services.AddSingleton<PlanningThrottle>();
+            builder.Services.AddSingleton<IIntegrationEventThrottle<NotificationRequestedIntegrationEvent>>(sp => sp.GetRequiredService<PlanningThrottle>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<PlanningThrottle>());
             // One quorum queue per priority, each with its own consumer, so a backlog of bulk sends never holds up critical ones.
             foreach (var priority in SendChecks.Priorities.Keys)
             {

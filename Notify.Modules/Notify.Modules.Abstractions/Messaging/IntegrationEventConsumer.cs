@@ -28,7 +28,8 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     IServiceScopeFactory scopes,
     RabbitMqConnection rabbit,
     RabbitMqTopology topology,
-    ILogger<IntegrationEventConsumer<TContext, TEvent, THandler>> logger) : BackgroundService
+    ILogger<IntegrationEventConsumer<TContext, TEvent, THandler>> logger,
+    IIntegrationEventThrottle<TEvent>? throttle = null) : BackgroundService
     where TContext : DbContext
     where TEvent : IIntegrationEvent
     where THandler : class, IIntegrationEventHandler<TEvent>
@@ -112,6 +113,11 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         {
             while (await _received.Reader.WaitToReadAsync(stoppingToken))
             {
+                if (throttle is not null)
+                {
+                    await throttle.WaitAsync(queue, stoppingToken);
+                }
+
                 taken.Clear();
                 while (taken.Count < MaxGroup && _received.Reader.TryRead(out var next))
                 {

@@ -38,6 +38,16 @@ public interface IIntegrationEventGroupPreparation<in TEvent> where TEvent : IIn
     Task PrepareAsync(IReadOnlyList<TEvent> events, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Holds a consumer back before it takes its next messages (backpressure): while <see cref="WaitAsync"/> has not
+/// completed, the messages stay in the broker's queue, unacknowledged ones included.
+/// </summary>
+public interface IIntegrationEventThrottle<in TEvent> where TEvent : IIntegrationEvent
+{
+    /// <summary>Completes when the consumer of <paramref name="queue"/> may take more messages.</summary>
+    ValueTask WaitAsync(string queue, CancellationToken cancellationToken);
+}
+
 internal static class MessagingJson
 {
     public static readonly JsonSerializerOptions Options = JsonSerializerOptions.Web;

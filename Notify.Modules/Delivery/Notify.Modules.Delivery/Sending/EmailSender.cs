@@ -14,6 +14,7 @@ using Notify.Modules.Delivery.Tracking;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Templates.Contracts;
 using Polly;
+using Npgsql;
 using Polly.Retry;
 
 namespace Notify.Modules.Delivery.Sending;
@@ -30,7 +31,7 @@ namespace Notify.Modules.Delivery.Sending;
 /// Neither lost nor sent twice when a Worker dies. An SMTP server keeps a message once it has the end of its data
 /// (<c>CRLF.CRLF</c>), so writing that end is the line between "not sent" and "sent". The claim (attempt counted, lease
 /// taken) commits before anything is sent. The <see cref="HandoverStream"/> holds the end back until the hand-over is
-/// committed (<see cref="SendingStore.BeginHandOverAsync"/>), and the "sent" outcomes of the server's 250s are recorded
+/// committed (<see cref="HandoverGroup"/>, together with the other connections' messages ending then), and the "sent" outcomes of the server's 250s are recorded
 /// together once the claimed batch is through.
 /// </para>
 /// <para>
@@ -51,10 +52,14 @@ internal sealed class EmailSender(
     EmailTracking tracking,
     ProviderDirectory directory,
     ProviderChainSender chainSender,
+    NpgsqlDataSource dataSource,
     TimeProvider clock,
     ILogger<EmailSender> logger) : BackgroundService
 {
     private readonly EmailOptions _options = options.Value;
+
+    /// <summary>The hand-overs of all this sender's connections, grouped.</summary>
+    private readonly HandoverGroup _handovers = new(dataSource, clock);
     private static readonly ResiliencePropertyKey<SendAttempt> AttemptKey = new("notify.email.attempt");
 
     private readonly MailboxAddress _from = MailboxAddress.Parse(options.Value.From);
@@ -180,6 +185,13 @@ internal sealed class EmailSender(
             logger.LogInformation("Email delivery {DeliveryId} failed transiently ({Error}); retrying at {RetryAt}", delivery.Id, error, retryAt);
             await store.RescheduleAsync(attempt.Delivery, notification, retryAt, error, ct);
         }
+        catch
+        {
+            // Anything else (the database failing the hand-over, say) may leave the server inside the message's data, where
+            // the next message's commands would become part of it: that connection is done. The lease brings the delivery back.
+            await smtp.DisconnectAsync();
+            throw;
+        }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
@@ -197,7 +209,7 @@ internal sealed class EmailSender(
         var messageId = message.MessageId ?? EmailMessageFactory.MessageIdOf(attempt.Delivery.Id, _from);
         try
         {
-            await attempt.Smtp.SendAsync(message, c => attempt.Store.BeginHandOverAsync(attempt.Delivery, c), ct);
+            await attempt.Smtp.SendAsync(message, writeEnd => _handovers.HandOverAsync(attempt.Delivery, writeEnd), ct);
         }
         catch (Exception ex) when (attempt.Smtp.EndWritten && ex is not SmtpCommandException)
         {
