@@ -161,7 +161,8 @@ internal static class Program
                 await ProbeInAppAsync(admin, dataSource);
                 foreach (var (template, channel, target, label) in new[]
                          {
-                             ("bench-email", "email", 1_000, "accept -> SMTP accepted"), ("bench-inapp", "in_app", 1_500, "accept -> in-app stored"),
+                             // In-app first: a channel that cannot keep pace leaves a backlog, discarded with a Worker restart.
+                             ("bench-inapp", "in_app", 1_500, "accept -> in-app stored"), ("bench-email", "email", 1_000, "accept -> SMTP accepted"),
                          })
                 {
                     var sql = $"SELECT count(*) FROM delivery.deliveries WHERE channel = '{channel}' AND status = 'sent'";
