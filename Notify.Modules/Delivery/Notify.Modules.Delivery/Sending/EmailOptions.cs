@@ -15,10 +15,11 @@ internal sealed class EmailOptions
     public int Connections { get; set; } = 32;
 
     /// <summary>
-    /// Deliveries a connection claims at once. Their "sent" outcomes are recorded together after the last of them, so a
-    /// message's recorded send waits for the rest of its batch: small batches on many connections keep that wait short.
+    /// Deliveries a connection claims at once; their "sent" outcomes are recorded together after the last of them. Smaller
+    /// batches record a send sooner but cost the database far more per message (4 instead of 20 measured about five times
+    /// its CPU per email, with 32 connections claiming past each other's locked rows).
     /// </summary>
-    public int BatchSize { get; set; } = 4;
+    public int BatchSize { get; set; } = 20;
 
     /// <summary>How long a claimed delivery stays with its sender; after that a crashed sender's delivery is claimed again.</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
