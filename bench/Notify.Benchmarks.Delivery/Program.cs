@@ -170,16 +170,18 @@ internal static class Program
                     var offering = OfferAsync(admin, template, target, DeliveryWarmUp + DeliveryWindow, itemsPerRequest: 100);
                     await Task.Delay(DeliveryWarmUp);
                     var first = await CountAsync(dataSource, sql);
+                    var sinkFirst = smtp.Count;
                     var cpu = CpuTime.Read();
                     var window = Stopwatch.StartNew();
                     await Task.Delay(DeliveryWindow);
                     var sent = await CountAsync(dataSource, sql) - first;
+                    var sinkReceived = smtp.Count - sinkFirst;
                     var rate = sent / window.Elapsed.TotalSeconds;
                     var cost = CpuTime.Read().Since(cpu, sent);
                     var offered = await offering;
                     Console.WriteLine("  per sent delivery, " + cost);
                     Report(Line($"delivered, {label,-24} {rate:N0}/s sustained over {window.Elapsed.TotalSeconds:N0} s at {offered:N0}/s offered "
-                        + $"({sent:N0} sent; target >= {target:N0}/s)"));
+                        + $"({sent:N0} sent{(channel == "email" ? $", {sinkReceived:N0} received by the SMTP sink meanwhile" : "")}; target >= {target:N0}/s)"));
                     if (!await WaitIdleAsync(dataSource, infrastructure, TimeSpan.FromMinutes(2)))
                     {
                         await DiscardBacklogAsync(hosts, dataSource, infrastructure, env);
