@@ -53,9 +53,11 @@ public sealed class TrustedRazorTemplates
 
     /// <summary>
     /// Renders template <paramref name="name"/>. The compiled template lives in an assembly of its own, which
-    /// cannot see a module's internal types, so the model is a dynamic object of values already checked.
+    /// cannot see a module's internal types, so the model is an object of a framework type holding values already
+    /// checked: a dictionary where rendering is hot (a dynamic model costs a trip through the DLR per member read), an
+    /// <see cref="ExpandoObject"/> elsewhere.
     /// </summary>
-    public async Task<string> RenderAsync(string name, ExpandoObject model)
+    public async Task<string> RenderAsync(string name, object model)
     {
         await CompileAsync(name);
         // Each call gets a fresh page instance from the cached compiled type, so concurrent renders share no state.

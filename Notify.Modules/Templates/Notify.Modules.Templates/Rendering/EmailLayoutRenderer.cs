@@ -1,4 +1,3 @@
-using System.Dynamic;
 using System.Text.RegularExpressions;
 using Notify.Modules.Abstractions.Rendering;
 
@@ -33,11 +32,11 @@ internal sealed partial class EmailLayoutRenderer
     }
 
     // RazorLight compiles the layout into an assembly of its own, which cannot see this module's internal types;
-    // the layout therefore reads a dynamic object, filled here with values already checked.
-    private static ExpandoObject ToView(string contentHtml, EmailLayoutModel model)
+    // the layout therefore reads a dictionary (not a dynamic object: every email renders it), filled with values already checked.
+    private static Dictionary<string, object?> ToView(string contentHtml, EmailLayoutModel model)
     {
         var preheader = string.IsNullOrWhiteSpace(model.Preheader) ? null : model.Preheader.Trim();
-        IDictionary<string, object?> view = new ExpandoObject();
+        var view = new Dictionary<string, object?>(StringComparer.Ordinal);
         view["Lang"] = string.IsNullOrWhiteSpace(model.Locale) ? "en" : model.Locale;
         view["BrandName"] = model.BrandName;
         view["LogoUrl"] = IsWebUrl(model.LogoUrl) ? model.LogoUrl : null;
@@ -49,7 +48,7 @@ internal sealed partial class EmailLayoutRenderer
         view["PreheaderPadding"] = PreheaderPadding;
         view["UnsubscribeUrl"] = IsWebUrl(model.UnsubscribeUrl) ? model.UnsubscribeUrl : null;
         view["ContentHtml"] = contentHtml;
-        return (ExpandoObject)view;
+        return view;
     }
 
     private static bool IsWebUrl(string? url) =>
