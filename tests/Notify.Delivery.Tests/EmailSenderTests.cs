@@ -16,6 +16,7 @@ using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
 using Notify.Modules.Templates.Contracts;
 using Notify.Testing;
+using Npgsql;
 
 namespace Notify.Delivery.Tests;
 
@@ -167,6 +168,30 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         var sentEvent = Assert.Single(await EventsAsync(notification), e => e.Type == TimelineEvents.Sent);
         Assert.Contains("unconfirmed: handed to the SMTP server", sentEvent.Detail, StringComparison.Ordinal);
         Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
+    }
+
+    [Fact]
+    public async Task A_delivery_in_one_hand_over_group_for_both_its_lost_and_its_new_claim_is_handed_over_for_the_new_claim_only()
+    {
+        var (_, delivery) = await QueuedEmailAsync();
+        await using var scope = _host.Services.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<SendingStore>();
+        // A slow sender's lease runs out; another sender claims the delivery again; both reach the end of the message together.
+        var lost = Assert.Single(await store.ClaimAsync(Channels.Email, 10, TimeSpan.FromMinutes(2), default));
+        await ExpireLeaseAsync(delivery);
+        var current = Assert.Single(await store.ClaimAsync(Channels.Email, 10, TimeSpan.FromMinutes(2), default));
+        Assert.NotEqual(lost.LeasedUntil, current.LeasedUntil);
+        var endsWritten = new List<string>();
+        var lostRequest = new HandoverGroup.Request(lost, () => endsWritten.Add("lost"));
+        var currentRequest = new HandoverGroup.Request(current, () => endsWritten.Add("current"));
+
+        await new HandoverGroup(_host.Services.GetRequiredService<NpgsqlDataSource>(), TimeProvider.System)
+            .HandOverTogetherAsync([lostRequest, currentRequest]);
+
+        Assert.False(await lostRequest.Done.Task);
+        Assert.True(await currentRequest.Done.Task);
+        Assert.Equal(["current"], endsWritten);
+        Assert.NotNull((await DeliveryAsync(delivery)).HandedOverAt);
     }
 
     [Fact]

@@ -20,17 +20,18 @@ internal sealed class HandoverStream(Stream inner) : Stream
     private byte[] _held = [];
 
     /// <summary>
-    /// Runs before the terminator's <c>.CRLF</c> is written; its COMMIT is started right before that write and awaited
-    /// after. Null (the message is no longer this sender's to send) aborts the message: the end is never written and
-    /// <see cref="HandoverRefusedException"/> is thrown.
+    /// Called with the write of the terminator's <c>.CRLF</c> once everything before it went out: it records the hand-over
+    /// and writes the end right after sending its COMMIT (<see cref="HandoverGroup"/>). False (the message is no longer
+    /// this sender's to send) aborts the message: the end is never written and <see cref="HandoverRefusedException"/> is
+    /// thrown.
     /// </summary>
-    public BeginHandOver? BeforeEnd { get; private set; }
+    public HandOverWith? BeforeEnd { get; private set; }
 
     /// <summary>Whether the current message's terminator went out whole: from then on the server may have it.</summary>
     public bool EndWritten { get; private set; }
 
     /// <summary>Starts a new message: <paramref name="beforeEnd"/> guards its hand-over.</summary>
-    public void Arm(BeginHandOver beforeEnd)
+    public void Arm(HandOverWith beforeEnd)
     {
         BeforeEnd = beforeEnd;
         EndWritten = false;
@@ -54,17 +55,17 @@ internal sealed class HandoverStream(Stream inner) : Stream
             await inner.WriteAsync(bytes[..dot], cancellationToken);
             await inner.FlushAsync(cancellationToken);
             BeforeEnd = null;
-            var handOver = await beforeEnd(cancellationToken) ?? throw new HandoverRefusedException();
-            var committing = handOver.CommitAsync();
-            try
+            var last = bytes[dot..];
+            if (!await beforeEnd(() =>
+                {
+                    // Synchronous: written the moment the COMMIT has gone out, by whichever thread sent it.
+                    inner.Write(last.Span);
+                    EndWritten = true;
+                }))
             {
-                await inner.WriteAsync(bytes[dot..], cancellationToken);
-                EndWritten = true;
+                throw new HandoverRefusedException();
             }
-            finally
-            {
-                await committing;
-            }
+
             return;
         }
 
@@ -156,6 +157,12 @@ internal sealed class HandoverStream(Stream inner) : Stream
         base.Dispose(disposing);
     }
 }
+
+/// <summary>
+/// Records a message's hand-over and calls <c>writeEnd</c> (which writes its last bytes) right after sending the COMMIT;
+/// false, without calling it, when the message is no longer the sender's to send.
+/// </summary>
+internal delegate Task<bool> HandOverWith(Action writeEnd);
 
 /// <summary>The message was no longer the sender's to send (cancelled, or claimed by another sender) when it was about to go out; it did not.</summary>
 internal sealed class HandoverRefusedException() : Exception("The delivery was no longer this sender's to send; the message was not completed.");

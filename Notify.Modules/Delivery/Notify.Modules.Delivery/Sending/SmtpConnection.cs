@@ -36,7 +36,7 @@ internal sealed class SmtpConnection(SmtpServer server) : IDisposable
     /// while idle fails before any data went out; that is retried once on a fresh connection rather than counted as a
     /// failed attempt.
     /// </summary>
-    public async Task SendAsync(MimeMessage message, BeginHandOver beforeEnd, CancellationToken ct)
+    public async Task SendAsync(MimeMessage message, HandOverWith beforeEnd, CancellationToken ct)
     {
         var reused = IsConnected;
         if (!reused)
