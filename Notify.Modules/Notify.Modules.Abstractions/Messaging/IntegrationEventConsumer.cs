@@ -72,10 +72,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
 
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 var current = channel;
+                var settlements = new ChannelSettlements(
+                    tag => current.BasicAckAsync(tag, multiple: true, CancellationToken.None).AsTask(),
+                    (tag, requeue) => current.BasicNackAsync(tag, multiple: false, requeue, CancellationToken.None).AsTask());
                 consumer.ReceivedAsync += (_, delivery) =>
                 {
                     // The body is only valid during this call: copied for the handler loops.
-                    _received.Writer.TryWrite(new Received(current, delivery.DeliveryTag, delivery.Body.ToArray(), delivery.BasicProperties.Headers));
+                    _received.Writer.TryWrite(new Received(settlements, delivery.DeliveryTag, delivery.Body.ToArray(), delivery.BasicProperties.Headers));
                     return Task.CompletedTask;
                 };
                 await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stoppingToken);
@@ -136,7 +139,7 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                     {
                         // A body that cannot be read will never succeed: straight to the dead-letter queue.
                         logger.LogError(ex, "Unreadable message on {Queue}; dead-lettering it", queue);
-                        await SettleAsync(message, ack: false, requeue: false);
+                        await NackAsync(message, requeue: false);
                     }
                 }
 
@@ -164,9 +167,10 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 logger.LogInformation("Dropped {Count} redelivered message(s) on {Queue}", group.Count - handled, queue);
             }
 
-            foreach (var (message, _) in group)
+            // A group may hold messages of channels that closed meanwhile (redelivered on the new one, where the inbox drops them).
+            foreach (var channel in group.GroupBy(g => g.Message.Settlements))
             {
-                await SettleAsync(message, ack: true, requeue: false);
+                await SettleAsync(() => channel.Key.AckAsync(channel.Select(g => g.Message.DeliveryTag)));
             }
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -186,13 +190,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             {
                 // Data that cannot be read will never succeed: straight to the dead-letter queue.
                 logger.LogError(ex, "Unreadable {EventType} on {Queue}; dead-lettering it", TEvent.EventType, queue);
-                await SettleAsync(group[0].Message, ack: false, requeue: false);
+                await NackAsync(group[0].Message, requeue: false);
                 return;
             }
 
             // Requeued; the quorum queue's delivery limit dead-letters a message that keeps failing.
             logger.LogError(ex, "Handling {EventType} on {Queue} failed; requeueing", TEvent.EventType, queue);
-            await SettleAsync(group[0].Message, ack: false, requeue: true);
+            await NackAsync(group[0].Message, requeue: true);
         }
     }
 
@@ -251,18 +255,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         return fresh.Count;
     }
 
-    private async Task SettleAsync(Received message, bool ack, bool requeue)
+    private Task NackAsync(Received message, bool requeue) => SettleAsync(() => message.Settlements.NackAsync(message.DeliveryTag, requeue));
+
+    private async Task SettleAsync(Func<Task> settle)
     {
         try
         {
-            if (ack)
-            {
-                await message.Channel.BasicAckAsync(message.DeliveryTag, multiple: false, CancellationToken.None);
-            }
-            else
-            {
-                await message.Channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue, CancellationToken.None);
-            }
+            await settle();
         }
         catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or ObjectDisposedException)
         {
@@ -271,6 +270,6 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         }
     }
 
-    /// <summary>A message as received: the channel it must be settled on, and its body copied.</summary>
-    internal sealed record Received(IChannel Channel, ulong DeliveryTag, byte[] Body, IDictionary<string, object?>? Headers);
+    /// <summary>A message as received: the settlements of the channel it came on, and its body copied.</summary>
+    internal sealed record Received(ChannelSettlements Settlements, ulong DeliveryTag, byte[] Body, IDictionary<string, object?>? Headers);
 }

@@ -53,6 +53,33 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Handled_events_are_acknowledged_to_the_broker_so_none_comes_back_once_the_consumer_stops()
+    {
+        await StartAsync(runRelay: true);
+        var markers = Enumerable.Range(0, 300).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var chunk in markers.Chunk(50))
+        {
+            await using var scope = _host.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>();
+            foreach (var marker in chunk)
+            {
+                db.AddIntegrationEvent(new OutboxTestEvent(marker), null, TimeProvider.System);
+            }
+
+            await db.SaveChangesAsync();
+        }
+
+        await WaitUntilAsync(async () => await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.handled_events") == markers.Count);
+        await _host.StopAsync();
+
+        // Had an ack not reached the broker, closing the consumer's channel would have put its message back in the queue.
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(infrastructure.RabbitMqConnectionString) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        Assert.Equal(0u, (await channel.QueueDeclarePassiveAsync(_queue)).MessageCount);
+    }
+
+    [Fact]
     public async Task Event_written_while_rabbitmq_is_down_is_published_once_it_is_back()
     {
         await StartAsync(runRelay: true);
