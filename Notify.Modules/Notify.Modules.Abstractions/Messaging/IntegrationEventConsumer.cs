@@ -78,7 +78,7 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 consumer.ReceivedAsync += (_, delivery) =>
                 {
                     // The body is only valid during this call: copied for the handler loops.
-                    _received.Writer.TryWrite(new Received(settlements, delivery.DeliveryTag, delivery.Body.ToArray(), delivery.BasicProperties.Headers));
+                    _received.Writer.TryWrite(new Received(settlements, delivery.DeliveryTag, delivery.Body.ToArray()));
                     return Task.CompletedTask;
                 };
                 await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stoppingToken);
@@ -108,10 +108,15 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         }
     }
 
-    /// <summary>One handler loop: takes what is waiting (up to a group) and handles it.</summary>
+    /// <summary>
+    /// One handler loop: takes what is waiting (messages, up to a group's worth of events), handles their events by tenant,
+    /// then settles each message — acked once all its events were handled (or were repeats the inbox dropped), requeued
+    /// if one of them failed (its handled siblings are in the inbox by then), dead-lettered if it cannot be read.
+    /// </summary>
     private async Task HandleReceivedAsync(CancellationToken stoppingToken)
     {
-        var taken = new List<Received>(MaxGroup);
+        var taken = new List<Received>();
+        var failed = new Dictionary<Received, bool>();
         try
         {
             while (await _received.Reader.WaitToReadAsync(stoppingToken))
@@ -122,30 +127,37 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 }
 
                 taken.Clear();
-                while (taken.Count < MaxGroup && _received.Reader.TryRead(out var next))
+                failed.Clear();
+                var readable = new List<(Received Message, IntegrationEventEnvelope Envelope)>();
+                while (readable.Count < MaxGroup && _received.Reader.TryRead(out var next))
                 {
                     taken.Add(next);
-                }
-
-                var readable = new List<(Received Message, IntegrationEventEnvelope Envelope)>(taken.Count);
-                foreach (var message in taken)
-                {
                     try
                     {
-                        readable.Add((message, JsonSerializer.Deserialize<IntegrationEventEnvelope>(message.Body, MessagingJson.Options)
-                            ?? throw new JsonException("Empty message body.")));
+                        readable.AddRange(Read(next.Body).Select(envelope => (next, envelope)));
                     }
                     catch (JsonException ex)
                     {
                         // A body that cannot be read will never succeed: straight to the dead-letter queue.
                         logger.LogError(ex, "Unreadable message on {Queue}; dead-lettering it", queue);
-                        await NackAsync(message, requeue: false);
+                        failed[next] = false;
                     }
                 }
 
                 foreach (var group in readable.GroupBy(r => r.Envelope.TenantId))
                 {
-                    await HandleGroupAsync([.. group], stoppingToken);
+                    await HandleGroupAsync([.. group], failed, stoppingToken);
+                }
+
+                foreach (var message in taken.Where(failed.ContainsKey))
+                {
+                    await SettleAsync(() => message.Settlements.NackAsync(message.DeliveryTag, requeue: failed[message]));
+                }
+
+                // Messages of a channel that closed meanwhile are redelivered on the new one, where the inbox drops their events.
+                foreach (var channel in taken.Where(m => !failed.ContainsKey(m)).GroupBy(m => m.Settlements))
+                {
+                    await SettleAsync(() => channel.Key.AckAsync(channel.Select(m => m.DeliveryTag)));
                 }
             }
         }
@@ -155,7 +167,23 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         }
     }
 
-    private async Task HandleGroupAsync(List<(Received Message, IntegrationEventEnvelope Envelope)> group, CancellationToken stoppingToken)
+    /// <summary>The envelopes a message carries: an array of them (<see cref="OutboxRelay{TContext}"/>), or a single one.</summary>
+    private static List<IntegrationEventEnvelope> Read(byte[] body)
+    {
+        var array = body.AsSpan().TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
+        var envelopes = array
+            ? JsonSerializer.Deserialize<List<IntegrationEventEnvelope>>(body, MessagingJson.Options)
+            : [JsonSerializer.Deserialize<IntegrationEventEnvelope>(body, MessagingJson.Options)!];
+        return envelopes is { Count: > 0 } && envelopes.TrueForAll(e => e is not null) ? envelopes : throw new JsonException("The message carries no event.");
+    }
+
+    /// <summary>
+    /// Handles one tenant's events in one transaction; when that fails, each alone, so only a bad one fails. A message
+    /// with an event that failed is noted in <paramref name="failed"/>: requeued (true), or dead-lettered when its data
+    /// cannot be read (false) — unless another of its events asks for a requeue.
+    /// </summary>
+    private async Task HandleGroupAsync(
+        List<(Received Message, IntegrationEventEnvelope Envelope)> group, Dictionary<Received, bool> failed, CancellationToken stoppingToken)
     {
         try
         {
@@ -164,39 +192,34 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             if (handled < group.Count)
             {
                 MessagingTelemetry.Duplicates.Add(group.Count - handled, new KeyValuePair<string, object?>("queue", queue));
-                logger.LogInformation("Dropped {Count} redelivered message(s) on {Queue}", group.Count - handled, queue);
-            }
-
-            // A group may hold messages of channels that closed meanwhile (redelivered on the new one, where the inbox drops them).
-            foreach (var channel in group.GroupBy(g => g.Message.Settlements))
-            {
-                await SettleAsync(() => channel.Key.AckAsync(channel.Select(g => g.Message.DeliveryTag)));
+                logger.LogInformation("Dropped {Count} redelivered event(s) on {Queue}", group.Count - handled, queue);
             }
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             if (group.Count > 1)
             {
-                // Nothing of the group was stored: each message alone, so only a bad one fails.
+                // Nothing of the group was stored: each event alone, so only a bad one fails.
                 foreach (var one in group)
                 {
-                    await HandleGroupAsync([one], stoppingToken);
+                    await HandleGroupAsync([one], failed, stoppingToken);
                 }
 
                 return;
             }
 
+            var message = group[0].Message;
             if (ex is JsonException)
             {
                 // Data that cannot be read will never succeed: straight to the dead-letter queue.
                 logger.LogError(ex, "Unreadable {EventType} on {Queue}; dead-lettering it", TEvent.EventType, queue);
-                await NackAsync(group[0].Message, requeue: false);
+                failed[message] = failed.GetValueOrDefault(message);
                 return;
             }
 
             // Requeued; the quorum queue's delivery limit dead-letters a message that keeps failing.
             logger.LogError(ex, "Handling {EventType} on {Queue} failed; requeueing", TEvent.EventType, queue);
-            await NackAsync(group[0].Message, requeue: true);
+            failed[message] = true;
         }
     }
 
@@ -236,14 +259,12 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             await preparation.PrepareAsync([.. events.Select(e => e.Event)], cancellationToken);
         }
 
-        foreach (var (message, envelope, integrationEvent) in events)
+        foreach (var (_, envelope, integrationEvent) in events)
         {
             using var activity = MessagingTelemetry.Source.StartActivity(
                 $"{TEvent.EventType} process",
                 ActivityKind.Consumer,
-                MessagingTelemetry.ParentFrom(
-                    MessagingTelemetry.HeaderString(message.Headers, MessagingTelemetry.TraceParentHeader),
-                    MessagingTelemetry.HeaderString(message.Headers, MessagingTelemetry.TraceStateHeader)));
+                MessagingTelemetry.ParentFrom(envelope.TraceParent, envelope.TraceState));
             activity?.SetTag("messaging.system", "rabbitmq");
             activity?.SetTag("messaging.destination.name", queue);
             activity?.SetTag("messaging.message.id", envelope.Id.ToString());
@@ -254,8 +275,6 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
         await transaction.CommitAsync(cancellationToken);
         return fresh.Count;
     }
-
-    private Task NackAsync(Received message, bool requeue) => SettleAsync(() => message.Settlements.NackAsync(message.DeliveryTag, requeue));
 
     private async Task SettleAsync(Func<Task> settle)
     {
@@ -271,5 +290,10 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     }
 
     /// <summary>A message as received: the settlements of the channel it came on, and its body copied.</summary>
-    internal sealed record Received(ChannelSettlements Settlements, ulong DeliveryTag, byte[] Body, IDictionary<string, object?>? Headers);
+    internal sealed class Received(ChannelSettlements settlements, ulong deliveryTag, byte[] body)
+    {
+        public ChannelSettlements Settlements { get; } = settlements;
+        public ulong DeliveryTag { get; } = deliveryTag;
+        public byte[] Body { get; } = body;
+    }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Text;
 
 namespace Notify.Modules.Abstractions.Messaging;
 
@@ -13,14 +12,6 @@ internal static class MessagingTelemetry
     public static readonly Counter<long> Consumed = Meter.CreateCounter<long>("notify.inbox.consumed", "{message}", "Messages handled by consumers.");
     public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("notify.inbox.duplicates", "{message}", "Redelivered messages the inbox dropped.");
 
-    public const string TraceParentHeader = "traceparent";
-    public const string TraceStateHeader = "tracestate";
-
     public static ActivityContext ParentFrom(string? traceParent, string? traceState) =>
         traceParent is not null && ActivityContext.TryParse(traceParent, traceState, out var context) ? context : default;
-
-    public static string? HeaderString(IDictionary<string, object?>? headers, string name) =>
-        headers is not null && headers.TryGetValue(name, out var value)
-            ? value switch { byte[] bytes => Encoding.UTF8.GetString(bytes), string s => s, _ => null }
-            : null;
 }

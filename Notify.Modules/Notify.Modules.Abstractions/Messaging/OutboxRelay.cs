@@ -14,7 +14,8 @@ namespace Notify.Modules.Abstractions.Messaging;
 /// Publishes a module's committed outbox rows to RabbitMQ and marks them sent. Rows are claimed with
 /// <c>FOR UPDATE SKIP LOCKED</c> inside a transaction that stays open until the broker confirmed the
 /// whole batch, so several relays share the work and a crash before the commit only leads to the batch
-/// being published again (consumers' inboxes drop the repeat). Wakes on LISTEN/NOTIFY, polls as a fallback.
+/// being published again (consumers' inboxes drop the repeat, event by event). Rows of one type travel together, up to
+/// <see cref="EventsPerMessage"/> in one message. Wakes on LISTEN/NOTIFY, polls as a fallback.
 /// </summary>
 /// <remarks>
 /// Under load a batch is claimed and published while earlier ones still wait for their confirms (up to
@@ -31,6 +32,12 @@ public sealed class OutboxRelay<TContext>(
     where TContext : DbContext
 {
     internal const int BatchSize = 200;
+
+    /// <summary>
+    /// Events of one type a broker message carries at most. Every message costs the broker the same (a quorum queue
+    /// writes it, its delivery and its ack to its Raft log) whatever it holds, and each notification makes three events.
+    /// </summary>
+    internal const int EventsPerMessage = 50;
 
     /// <summary>Published batches waiting for their confirms and commit at once.</summary>
     internal const int BatchesInFlight = 4;
@@ -217,34 +224,28 @@ public sealed class OutboxRelay<TContext>(
         return rows;
     }
 
-    /// <summary>Publishes every row and waits for the broker's confirms of the whole batch.</summary>
+    /// <summary>
+    /// Publishes every row — the rows of one type together, up to <see cref="EventsPerMessage"/> in a message, in id
+    /// order — and waits for the broker's confirms of the whole batch.
+    /// </summary>
     internal async Task PublishAsync(IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
     {
         var channel = await GetChannelAsync(cancellationToken);
         try
         {
-            var confirms = new List<Task>(rows.Count);
-            foreach (var row in rows)
+            var confirms = new List<Task>();
+            foreach (var message in rows.GroupBy(r => r.Type).SelectMany(type => type.Chunk(EventsPerMessage)))
             {
-                using var activity = MessagingTelemetry.Source.StartActivity(
-                    $"{row.Type} publish", ActivityKind.Producer, MessagingTelemetry.ParentFrom(row.TraceParent, row.TraceState));
-                activity?.SetTag("messaging.system", "rabbitmq");
-                activity?.SetTag("messaging.message.id", row.Id.ToString());
-
+                var first = message[0];
                 var properties = new BasicProperties
                 {
-                    MessageId = row.Id.ToString(),
-                    Type = row.Type,
+                    MessageId = first.Id.ToString(),
+                    Type = first.Type,
                     ContentType = "application/json",
                     DeliveryMode = DeliveryModes.Persistent,
-                    Timestamp = new AmqpTimestamp(row.OccurredAt.ToUnixTimeSeconds()),
-                    Headers = new Dictionary<string, object?>
-                    {
-                        [MessagingTelemetry.TraceParentHeader] = activity?.Id ?? row.TraceParent,
-                        [MessagingTelemetry.TraceStateHeader] = activity?.TraceStateString ?? row.TraceState,
-                    },
+                    Timestamp = new AmqpTimestamp(first.OccurredAt.ToUnixTimeSeconds()),
                 };
-                confirms.Add(channel.BasicPublishAsync(RabbitMqTopology.EventsExchange, row.Type, mandatory: false, properties, Serialize(row), cancellationToken).AsTask());
+                confirms.Add(channel.BasicPublishAsync(RabbitMqTopology.EventsExchange, first.Type, mandatory: false, properties, Serialize(message), cancellationToken).AsTask());
             }
 
             await Task.WhenAll(confirms);
@@ -270,25 +271,40 @@ public sealed class OutboxRelay<TContext>(
         await DropChannelAsync();
     }
 
-    private static byte[] Serialize(OutboxMessage row)
+    /// <summary>
+    /// A message's body: the array of its events' envelopes. Each event carries its own trace context — that of its publish
+    /// span, a child of the request or handler that wrote it — so one trace still follows each notification.
+    /// </summary>
+    private static byte[] Serialize(OutboxMessage[] rows)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            writer.WriteString("id", row.Id);
-            writer.WriteString("type", row.Type);
-            if (row.TenantId is { } tenantId)
+            writer.WriteStartArray();
+            foreach (var row in rows)
             {
-                writer.WriteString("tenantId", tenantId);
+                using var activity = MessagingTelemetry.Source.StartActivity(
+                    $"{row.Type} publish", ActivityKind.Producer, MessagingTelemetry.ParentFrom(row.TraceParent, row.TraceState));
+                activity?.SetTag("messaging.system", "rabbitmq");
+                activity?.SetTag("messaging.message.id", row.Id.ToString());
+
+                writer.WriteStartObject();
+                writer.WriteString("id", row.Id);
+                writer.WriteString("type", row.Type);
+                if (row.TenantId is { } tenantId)
+                {
+                    writer.WriteString("tenantId", tenantId);
+                }
+
+                writer.WriteString("occurredAt", row.OccurredAt);
+                writer.WriteString("traceParent", activity?.Id ?? row.TraceParent);
+                writer.WriteString("traceState", activity?.TraceStateString ?? row.TraceState);
+                writer.WritePropertyName("data");
+                writer.WriteRawValue(row.Payload, skipInputValidation: true);
+                writer.WriteEndObject();
             }
 
-            writer.WriteString("occurredAt", row.OccurredAt);
-            writer.WriteString("traceParent", row.TraceParent);
-            writer.WriteString("traceState", row.TraceState);
-            writer.WritePropertyName("data");
-            writer.WriteRawValue(row.Payload, skipInputValidation: true);
-            writer.WriteEndObject();
+            writer.WriteEndArray();
         }
 
         return buffer.ToArray();

@@ -38,8 +38,16 @@ internal sealed class OutboxTestDbContext(DbContextOptions<OutboxTestDbContext> 
 /// <summary>Records every event it handles; a second row for one marker would mean a duplicate got through.</summary>
 internal sealed class RecordingHandler(OutboxTestDbContext db) : IIntegrationEventHandler<OutboxTestEvent>
 {
+    /// <summary>Markers whose first handling throws, as a transient failure would.</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> FailOnce = new();
+
     public Task HandleAsync(OutboxTestEvent integrationEvent, IntegrationEventContext context, CancellationToken cancellationToken)
     {
+        if (FailOnce.TryRemove(integrationEvent.Marker, out _))
+        {
+            throw new InvalidOperationException($"Handling {integrationEvent.Marker} failed once, on purpose.");
+        }
+
         db.Handled.Add(new HandledEvent
         {
             Id = Guid.CreateVersion7(),

@@ -80,6 +80,33 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_that_fails_in_a_message_of_several_gets_the_message_requeued_and_every_event_is_handled_once()
+    {
+        await StartAsync(runRelay: true);
+        var markers = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToList();
+        RecordingHandler.FailOnce[markers[4]] = true;
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            // One transaction, one type: the relay publishes the ten events as one message.
+            var db = scope.ServiceProvider.GetRequiredService<OutboxTestDbContext>();
+            foreach (var marker in markers)
+            {
+                db.AddIntegrationEvent(new OutboxTestEvent(marker), null, TimeProvider.System);
+            }
+
+            await db.SaveChangesAsync();
+        }
+
+        await WaitUntilAsync(async () => await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.handled_events") == markers.Count);
+        Assert.False(RecordingHandler.FailOnce.ContainsKey(markers[4])); // it did fail once, and was handled on the redelivery
+        await Task.Delay(TimeSpan.FromSeconds(1)); // a duplicate, had there been one, would be in by now
+        foreach (var marker in markers)
+        {
+            Assert.Equal(1, await HandledAsync(marker));
+        }
+    }
+
+    [Fact]
     public async Task Event_written_while_rabbitmq_is_down_is_published_once_it_is_back()
     {
         await StartAsync(runRelay: true);
