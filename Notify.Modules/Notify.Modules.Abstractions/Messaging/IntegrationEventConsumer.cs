@@ -12,15 +12,15 @@ using RabbitMQ.Client.Events;
 namespace Notify.Modules.Abstractions.Messaging;
 
 /// <summary>
-/// Consumes one queue and hands each event to <typeparamref name="THandler"/> exactly once per message id:
-/// the inbox row and the handler's changes commit in one transaction, and a redelivered message whose
-/// inbox row exists is acknowledged without running the handler again.
+/// Consumes one queue and hands each event to <typeparamref name="THandler"/> exactly once per event id: the inbox
+/// row and the handler's changes commit in one transaction, and a redelivered event whose inbox row exists is
+/// acknowledged without running the handler again. A message carries one or more events (<see cref="OutboxRelay{TContext}"/>).
 /// </summary>
 /// <remarks>
-/// Messages that are waiting when a handler loop is free are handled together — one scope, one transaction, one inbox
+/// Events that are waiting when a handler loop is free are handled together — one scope, one transaction, one inbox
 /// insert and one save for all of them (per tenant, as the scope's tenant context is one tenant) — so under load a
-/// transaction carries many messages instead of one, and when idle a message is handled alone at once. When such a group
-/// fails, each of its messages is tried alone, so one bad message cannot take the others to the dead-letter queue.
+/// transaction carries many events instead of one, and when idle an event is handled alone at once. When such a group
+/// fails, each of its events is tried alone, so one bad event cannot take the others to the dead-letter queue.
 /// </remarks>
 internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     string queue,
@@ -34,7 +34,7 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
     where TEvent : IIntegrationEvent
     where THandler : class, IIntegrationEventHandler<TEvent>
 {
-    /// <summary>Messages handled in one transaction at most.</summary>
+    /// <summary>Events a handler loop takes for one round (it takes whole messages, so a round may end a message's worth above).</summary>
     internal const int MaxGroup = 100;
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
@@ -60,7 +60,7 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
                 channel = await connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false), stoppingToken);
                 await topology.DeclareAsync(channel, stoppingToken);
-                // Enough unacknowledged messages for every handler loop to take a full group.
+                // Enough unacknowledged messages for every handler loop to take a full group, even of single-event messages.
                 await channel.BasicQosAsync(0, (ushort)Math.Min(ushort.MaxValue, MaxGroup * concurrency.Value), global: false, stoppingToken);
 
                 var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
