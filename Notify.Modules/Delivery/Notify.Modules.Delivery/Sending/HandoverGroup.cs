@@ -125,7 +125,6 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
 
         // Npgsql has written the COMMIT when this returns (only its answer is awaited): the ends follow at once.
         var committing = transaction.CommitAsync();
-        var failed = new Dictionary<Request, Exception>();
         foreach (var request in handedOver)
         {
             try
@@ -134,7 +133,7 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
             }
             catch (Exception ex)
             {
-                failed[request] = ex;
+                request.EndFailure = ex;
             }
         }
 
@@ -150,7 +149,7 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
 
         foreach (var request in handedOver)
         {
-            if (failed.TryGetValue(request, out var ex) || (ex = commitFailure) is not null)
+            if ((request.EndFailure ?? commitFailure) is { } ex)
             {
                 request.Done.TrySetException(ex);
             }
@@ -162,11 +161,13 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
     }
 
     /// <summary>A message waiting for its hand-over; <see cref="Done"/> says whether its end was written.</summary>
-    internal sealed record Request(ClaimedDelivery Delivery, Action WriteEnd, TaskCompletionSource<bool> Done)
+    internal sealed class Request(ClaimedDelivery delivery, Action writeEnd)
     {
-        public Request(ClaimedDelivery delivery, Action writeEnd)
-            : this(delivery, writeEnd, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously))
-        {
-        }
+        public ClaimedDelivery Delivery { get; } = delivery;
+        public Action WriteEnd { get; } = writeEnd;
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>What writing the end threw, if it did.</summary>
+        public Exception? EndFailure { get; set; }
     }
 }

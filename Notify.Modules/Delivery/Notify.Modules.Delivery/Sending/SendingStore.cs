@@ -82,7 +82,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     /// <see cref="HandOver"/> commits it. The sender starts that COMMIT right before it writes the message's last bytes
     /// and awaits it after: PostgreSQL runs a COMMIT it has received even if the Worker dies, so the only window left is
     /// the moment between the two writes. Null when the delivery is no longer this claim's — cancelled, or its lease ran
-    /// out and another sender claimed it — and then it must not go out.
+    /// out and another sender claimed it — and then it must not go out. Provider requests hand over one at a time through
+    /// this; SMTP email, whose connections reach their ends at once, in groups (<see cref="HandoverGroup"/>).
     /// </summary>
     public async Task<HandOver?> BeginHandOverAsync(ClaimedDelivery delivery, CancellationToken ct)
     {
