@@ -60,6 +60,32 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     }
 
     [Fact]
+    public async Task Deliveries_partitions_leave_room_on_their_pages_also_those_the_partition_job_creates_later()
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DeliveryDbContext>();
+        try
+        {
+            // A month far ahead stands for a partition the scheduled job creates after the migration.
+            await db.Database.ExecuteSqlRawAsync("SELECT delivery.create_monthly_partitions(date '2031-01-01', 1)");
+
+            var options = await db.Database.SqlQuery<string>($"""
+                SELECT c.relname || ' ' || coalesce(array_to_string(c.reloptions, ','), '') AS "Value"
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent IN ('delivery.deliveries'::regclass, 'delivery.notifications'::regclass) ORDER BY 1
+                """).ToListAsync();
+
+            Assert.Contains($"deliveries_2031_01 fillfactor={Partitions.DeliveriesFillFactor}", options);
+            Assert.All(options.Where(o => o.StartsWith("deliveries_", StringComparison.Ordinal)), o => Assert.EndsWith($" fillfactor={Partitions.DeliveriesFillFactor}", o));
+            Assert.All(options.Where(o => o.StartsWith("notifications_", StringComparison.Ordinal)), o => Assert.EndsWith(" ", o));
+        }
+        finally
+        {
+            await db.Database.ExecuteSqlRawAsync("DROP TABLE IF EXISTS delivery.deliveries_2031_01, delivery.notifications_2031_01, delivery.notification_events_2031_01, delivery.inbox_items_2031_01");
+        }
+    }
+
+    [Fact]
     public async Task Accept_stores_the_notifications_their_accepted_events_and_requested_events_together()
     {
         var notifications = new[] { NewNotification(), NewNotification(NotificationStatus.Scheduled) };

@@ -80,11 +80,20 @@ internal static class Partitions
         """;
 
     /// <summary>
+    /// How full a deliveries partition's pages are filled by inserts. A delivery is updated while it waits and is sent
+    /// (claimed, handed over), and each update writes a new version of its row, content and all: with room left on the
+    /// page the new version stays there (a HOT update), so the indexes get no new entries and the due index the senders
+    /// and the planning throttle scan does not fill with dead ones.
+    /// </summary>
+    public const int DeliveriesFillFactor = 50;
+
+    /// <summary>
     /// A function that creates the monthly partitions (UTC months) of every partitioned table of the schema from a
     /// month on. It finds the tables in the catalog, so a later migration's new partitioned table is covered by the
-    /// same function; idempotent, so the scheduled job that keeps partitions ahead calls it too.
+    /// same function; idempotent, so the scheduled job that keeps partitions ahead calls it too. Deliveries partitions get
+    /// <see cref="DeliveriesFillFactor"/>.
     /// </summary>
-    public const string CreateFunctionSql = """
+    public static readonly string CreateFunctionSql = $$"""
         CREATE OR REPLACE FUNCTION delivery.create_monthly_partitions(from_month date, months integer) RETURNS void
         LANGUAGE plpgsql AS $$
         DECLARE
@@ -95,9 +104,10 @@ internal static class Partitions
                    WHERE c.relnamespace = 'delivery'::regnamespace LOOP
             FOR i IN 0 .. months - 1 LOOP
               month_start := date_trunc('month', from_month::timestamp) + make_interval(months => i);
-              EXECUTE format('CREATE TABLE IF NOT EXISTS delivery.%I PARTITION OF delivery.%I FOR VALUES FROM (%L) TO (%L)',
+              EXECUTE format('CREATE TABLE IF NOT EXISTS delivery.%I PARTITION OF delivery.%I FOR VALUES FROM (%L) TO (%L)%s',
                 t || '_' || to_char(month_start, 'YYYY_MM'), t,
-                month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC');
+                month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC',
+                CASE WHEN t = 'deliveries' THEN ' WITH (fillfactor = {{DeliveriesFillFactor}})' ELSE '' END);
             END LOOP;
           END LOOP;
         END $$;
