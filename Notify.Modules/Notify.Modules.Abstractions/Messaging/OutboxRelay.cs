@@ -75,7 +75,7 @@ public sealed class OutboxRelay<TContext>(
                     logger.LogWarning(ex, "Outbox relay for {Schema} failed; retrying in {Backoff}", Schema, backoff);
                     if (listener is not null)
                     {
-                        await listener.DisposeAsync();
+                        await StopListeningAsync(listener);
                         listener = null;
                     }
 
@@ -87,7 +87,7 @@ public sealed class OutboxRelay<TContext>(
         {
             if (listener is not null)
             {
-                await listener.DisposeAsync();
+                await StopListeningAsync(listener);
             }
         }
     }
@@ -316,6 +316,25 @@ public sealed class OutboxRelay<TContext>(
         await using var command = new NpgsqlCommand($"LISTEN {OutboxExtensions.OutboxChannel(Schema)}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return connection;
+    }
+
+    /// <summary>
+    /// Ends the LISTEN before the connection goes back to the pool, which does not reset connections; a broken one is not
+    /// pooled again anyway.
+    /// </summary>
+    private static async Task StopListeningAsync(NpgsqlConnection listener)
+    {
+        try
+        {
+            await using var command = new NpgsqlCommand("UNLISTEN *", listener);
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // Broken or closed: the pool drops it.
+        }
+
+        await listener.DisposeAsync();
     }
 
     private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)
