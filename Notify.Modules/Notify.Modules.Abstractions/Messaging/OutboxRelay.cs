@@ -42,6 +42,13 @@ public sealed class OutboxRelay<TContext>(
     /// <summary>Published batches waiting for their confirms and commit at once.</summary>
     internal const int BatchesInFlight = 4;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the relay lets rows gather after a commit woke it. Without it a steady stream of small commits (single
+    /// sends) goes out as a message, a confirm and a consumer transaction per commit, and each of those costs the same
+    /// whatever it carries.
+    /// </summary>
+    internal static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private string? _schema;
@@ -63,7 +70,11 @@ public sealed class OutboxRelay<TContext>(
                     await RelayAllAsync(stoppingToken);
 
                     backoff = TimeSpan.Zero;
-                    await listener.WaitAsync(PollInterval, stoppingToken);
+                    if (await listener.WaitAsync(PollInterval, stoppingToken))
+                    {
+                        // Woken by a commit: the commits right behind it join the same batch.
+                        await Task.Delay(GatherDelay, stoppingToken);
+                    }
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -195,9 +206,8 @@ public sealed class OutboxRelay<TContext>(
 
     internal async Task<IReadOnlyList<OutboxMessage>> LoadUnsentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        await Data.QueueScans.UseIndexOrderAsync(connection, transaction, cancellationToken);
         await using var command = new NpgsqlCommand(
-            $"""
+            Data.QueueScans.IndexOrder + $"""
             SELECT id, type, tenant_id, occurred_at, payload::text, trace_parent, trace_state
             FROM "{Schema}".{OutboxExtensions.OutboxTable}
             WHERE sent_at IS NULL

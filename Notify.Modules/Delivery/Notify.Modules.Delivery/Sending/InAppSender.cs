@@ -98,8 +98,7 @@ internal sealed class InAppSender(
         var outbox = new List<OutboxMessage>();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await QueueScans.UseIndexOrderAsync(connection, transaction, ct);
-        await using (var command = new NpgsqlCommand(StoreSql, connection, transaction))
+        await using (var command = new NpgsqlCommand(QueueScans.IndexOrder + StoreSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
             command.Parameters.AddWithValue("batch", _options.BatchSize);

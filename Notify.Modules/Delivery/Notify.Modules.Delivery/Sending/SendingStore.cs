@@ -40,8 +40,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         var now = clock.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await QueueScans.UseIndexOrderAsync(connection, transaction, ct);
-        await using var command = new NpgsqlCommand($"""
+        await using var command = new NpgsqlCommand(QueueScans.IndexOrder + $"""
             WITH due AS (
                 SELECT id, created_at FROM delivery.deliveries
                 WHERE status = '{DeliveryStatus.Queued}' AND channel = @channel
