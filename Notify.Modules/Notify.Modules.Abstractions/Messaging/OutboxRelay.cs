@@ -49,6 +49,7 @@ public sealed class OutboxRelay<TContext>(
     /// whatever it carries.
     /// </summary>
     internal static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(20);
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private string? _schema;
@@ -86,7 +87,7 @@ public sealed class OutboxRelay<TContext>(
                     logger.LogWarning(ex, "Outbox relay for {Schema} failed; retrying in {Backoff}", Schema, backoff);
                     if (listener is not null)
                     {
-                        await StopListeningAsync(listener);
+                        await listener.DisposeAsync();
                         listener = null;
                     }
 
@@ -98,7 +99,7 @@ public sealed class OutboxRelay<TContext>(
         {
             if (listener is not null)
             {
-                await StopListeningAsync(listener);
+                await listener.DisposeAsync();
             }
         }
     }
@@ -326,25 +327,6 @@ public sealed class OutboxRelay<TContext>(
         await using var command = new NpgsqlCommand($"LISTEN {OutboxExtensions.OutboxChannel(Schema)}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return connection;
-    }
-
-    /// <summary>
-    /// Ends the LISTEN before the connection goes back to the pool, which does not reset connections; a broken one is not
-    /// pooled again anyway.
-    /// </summary>
-    private static async Task StopListeningAsync(NpgsqlConnection listener)
-    {
-        try
-        {
-            await using var command = new NpgsqlCommand("UNLISTEN *", listener);
-            await command.ExecuteNonQueryAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
-        {
-            // Broken or closed: the pool drops it.
-        }
-
-        await listener.DisposeAsync();
     }
 
     private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)

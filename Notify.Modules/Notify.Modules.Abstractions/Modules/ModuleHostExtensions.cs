@@ -37,11 +37,6 @@ public static class ModuleHostExtensions
                 {
                     dataSource.ConnectionStringBuilder.MaxAutoPrepare = 100;
                 }
-
-                // A connection back in the pool is not reset (six statements that ran before its next use: with prepared
-                // statements Npgsql cannot DISCARD ALL): nothing here leaves session state behind — settings are SET LOCAL,
-                // locks transaction-scoped, and the outbox relays LISTEN on connections of their own (closed when they stop).
-                dataSource.ConnectionStringBuilder.NoResetOnClose = true;
             });
 
         if (role is HostRole.Api or HostRole.Worker)
