@@ -93,7 +93,10 @@ internal static class Partitions
     /// same function; idempotent, so the scheduled job that keeps partitions ahead calls it too. Deliveries partitions get
     /// <see cref="DeliveriesFillFactor"/>.
     /// </summary>
-    public static readonly string CreateFunctionSql = $$"""
+    public static readonly string CreateFunctionSql = CreateFunction(DeliveriesFillFactor);
+
+    /// <summary>The partition function (<see cref="CreateFunctionSql"/>) with deliveries partitions filled to <paramref name="deliveriesFillFactor"/>.</summary>
+    public static string CreateFunction(int deliveriesFillFactor) => $$"""
         CREATE OR REPLACE FUNCTION delivery.create_monthly_partitions(from_month date, months integer) RETURNS void
         LANGUAGE plpgsql AS $$
         DECLARE
@@ -107,7 +110,7 @@ internal static class Partitions
               EXECUTE format('CREATE TABLE IF NOT EXISTS delivery.%I PARTITION OF delivery.%I FOR VALUES FROM (%L) TO (%L)%s',
                 t || '_' || to_char(month_start, 'YYYY_MM'), t,
                 month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC',
-                CASE WHEN t = 'deliveries' THEN ' WITH (fillfactor = {{DeliveriesFillFactor}})' ELSE '' END);
+                CASE WHEN t = 'deliveries' THEN ' WITH (fillfactor = {{deliveriesFillFactor}})' ELSE '' END);
             END LOOP;
           END LOOP;
         END $$;

@@ -49,7 +49,7 @@ internal sealed class InAppSender(
 
     // Claims, moves to sent, stores the inbox items and advances the notifications in one statement; returns what the
     // timeline events and their status integration events (written next, in the same transaction) need.
-    private static readonly string StoreSql = $"""
+    private static readonly string StoreSql = QueueScans.IndexOrder + $"""
         WITH due AS (
             SELECT id, created_at FROM delivery.deliveries
             WHERE status = '{DeliveryStatus.Queued}' AND channel = '{Channels.InApp}'
@@ -98,7 +98,7 @@ internal sealed class InAppSender(
         var outbox = new List<OutboxMessage>();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var command = new NpgsqlCommand(QueueScans.IndexOrder + StoreSql, connection, transaction))
+        await using (var command = new NpgsqlCommand(StoreSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
             command.Parameters.AddWithValue("batch", _options.BatchSize);

@@ -21,6 +21,7 @@ namespace Notify.Modules.Delivery.Data.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.Sql(Partitions.CreateFunction(100));
             migrationBuilder.Sql(SetFillFactorSql(100));
         }
 
