@@ -409,7 +409,7 @@ internal static class Program
             var pending = await CountAsync(db, """
                 SELECT (SELECT count(*) FROM delivery.notifications WHERE status IN ('accepted', 'processing'))
                      + (SELECT count(*) FROM delivery.deliveries WHERE status = 'queued')
-                     + (SELECT count(*) FROM delivery.outbox_messages WHERE sent_at IS NULL)
+                     + (SELECT count(*) FROM delivery.outbox_messages)
                 """);
             long queued = 0;
             foreach (var queue in Queues)

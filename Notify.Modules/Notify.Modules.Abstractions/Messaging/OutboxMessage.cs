@@ -4,7 +4,10 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Notify.Modules.Abstractions.Messaging;
 
-/// <summary>A row of a module's outbox table, written in the same transaction as the state change it announces.</summary>
+/// <summary>
+/// A row of a module's outbox table, written in the same transaction as the state change it announces. The relay deletes
+/// it once the broker confirmed it, so the table only holds what is still to go out.
+/// </summary>
 public sealed class OutboxMessage
 {
     public Guid Id { get; init; }
@@ -14,7 +17,6 @@ public sealed class OutboxMessage
     public required string Payload { get; init; }
     public string? TraceParent { get; init; }
     public string? TraceState { get; init; }
-    public DateTimeOffset? SentAt { get; init; }
 
     /// <summary>
     /// The outbox row of <paramref name="integrationEvent"/>, dated <paramref name="occurredAt"/> (its UUIDv7 id too, so
@@ -62,8 +64,6 @@ public static class OutboxExtensions
             e.HasKey(x => x.Id);
             e.Property(x => x.Type).HasMaxLength(200);
             e.Property(x => x.Payload).HasColumnType("jsonb");
-            // The relay only ever reads unsent rows, oldest first.
-            e.HasIndex(x => x.Id).HasFilter("sent_at IS NULL").HasDatabaseName("ix_outbox_messages_unsent");
         });
         modelBuilder.Entity<InboxMessage>(e =>
         {

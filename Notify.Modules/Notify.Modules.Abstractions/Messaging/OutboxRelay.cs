@@ -11,7 +11,7 @@ using RabbitMQ.Client;
 namespace Notify.Modules.Abstractions.Messaging;
 
 /// <summary>
-/// Publishes a module's committed outbox rows to RabbitMQ and marks them sent. Rows are claimed with
+/// Publishes a module's committed outbox rows to RabbitMQ and deletes them. Rows are claimed with
 /// <c>FOR UPDATE SKIP LOCKED</c> inside a transaction that stays open until the broker confirmed the
 /// whole batch, so several relays share the work and a crash before the commit only leads to the batch
 /// being published again (consumers' inboxes drop the repeat, event by event). Rows of one type travel together, up to
@@ -136,7 +136,7 @@ public sealed class OutboxRelay<TContext>(
         }
     }
 
-    /// <summary>Publishes one batch of unsent rows and marks them sent; returns how many.</summary>
+    /// <summary>Publishes one batch of unsent rows and deletes them; returns how many.</summary>
     internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
     {
         if (await ClaimAndPublishAsync(cancellationToken) is not { } batch)
@@ -150,7 +150,7 @@ public sealed class OutboxRelay<TContext>(
 
     /// <summary>
     /// Claims a batch of unsent rows in a transaction that stays open and publishes them; null when there were none. The
-    /// caller completes the batch (confirms, mark, commit), and must, as it holds a connection.
+    /// caller completes the batch (confirms, delete, commit), and must, as it holds a connection.
     /// </summary>
     private async Task<PublishedBatch?> ClaimAndPublishAsync(CancellationToken cancellationToken)
     {
@@ -188,13 +188,13 @@ public sealed class OutboxRelay<TContext>(
     /// <summary>A claimed batch whose rows went out: <see cref="Confirmed"/> completes with the broker's confirms of all of them.</summary>
     private sealed record PublishedBatch(NpgsqlConnection Connection, NpgsqlTransaction Transaction, IReadOnlyList<OutboxMessage> Rows, Task Confirmed)
     {
-        /// <summary>Waits for the confirms, marks the rows sent and commits; rolls back (the rows go out again later) on failure.</summary>
+        /// <summary>Waits for the confirms, deletes the rows and commits; rolls back (the rows go out again later) on failure.</summary>
         public async Task CompleteAsync(OutboxRelay<TContext> relay, CancellationToken cancellationToken)
         {
             try
             {
                 await Confirmed;
-                await relay.MarkSentAsync(Connection, Transaction, Rows, cancellationToken);
+                await relay.DeletePublishedAsync(Connection, Transaction, Rows, cancellationToken);
                 await Transaction.CommitAsync(cancellationToken);
                 MessagingTelemetry.Published.Add(Rows.Count, new KeyValuePair<string, object?>("schema", relay.Schema));
             }
@@ -211,7 +211,6 @@ public sealed class OutboxRelay<TContext>(
             Data.QueueScans.IndexOrder + $"""
             SELECT id, type, tenant_id, occurred_at, payload::text, trace_parent, trace_state
             FROM "{Schema}".{OutboxExtensions.OutboxTable}
-            WHERE sent_at IS NULL
             ORDER BY id
             LIMIT {BatchSize}
             FOR UPDATE SKIP LOCKED
@@ -268,10 +267,14 @@ public sealed class OutboxRelay<TContext>(
         }
     }
 
-    internal async Task MarkSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Published rows are deleted rather than marked: a delete writes no new row version and no index entry, and the
+    /// table stays as small as what is waiting (the timeline and the consumers keep what happened).
+    /// </summary>
+    internal async Task DeletePublishedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            $"""UPDATE "{Schema}".{OutboxExtensions.OutboxTable} SET sent_at = now() WHERE id = ANY($1)""", connection, transaction);
+            $"""DELETE FROM "{Schema}".{OutboxExtensions.OutboxTable} WHERE id = ANY($1)""", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Id).ToArray() });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -60,10 +60,6 @@ namespace Notify.Modules.Templates.Data.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("payload");
 
-                    b.Property<DateTimeOffset?>("SentAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("sent_at");
-
                     b.Property<Guid?>("TenantId")
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
@@ -84,10 +80,6 @@ namespace Notify.Modules.Templates.Data.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_outbox_messages");
-
-                    b.HasIndex("Id")
-                        .HasDatabaseName("ix_outbox_messages_unsent")
-                        .HasFilter("sent_at IS NULL");
 
                     b.ToTable("outbox_messages", "templates");
                 });

@@ -11,7 +11,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Notify.Modules.Webhooks.Data.Migrations
 {
     [DbContext(typeof(WebhooksDbContext))]
-    internal partial class WebhooksDbContextModelSnapshot : ModelSnapshot
+    partial class WebhooksDbContextModelSnapshot : ModelSnapshot
     {
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
@@ -60,10 +60,6 @@ namespace Notify.Modules.Webhooks.Data.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("payload");
 
-                    b.Property<DateTimeOffset?>("SentAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("sent_at");
-
                     b.Property<Guid?>("TenantId")
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
@@ -84,10 +80,6 @@ namespace Notify.Modules.Webhooks.Data.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_outbox_messages");
-
-                    b.HasIndex("Id")
-                        .HasDatabaseName("ix_outbox_messages_unsent")
-                        .HasFilter("sent_at IS NULL");
 
                     b.ToTable("outbox_messages", "webhooks");
                 });
