@@ -190,6 +190,18 @@ public sealed class DeliveryTests(Infrastructure infrastructure) : WebhookTestBa
     }
 
     [Fact]
+    public async Task A_tenant_without_endpoints_keeps_none_of_its_events()
+    {
+        var (tenantId, _) = await Hosts.CreateTenantAsync("No Hooks Ltd");
+        var ids = await Hosts.EventsAsync(tenantId, ("notification.accepted", new { notificationId = "n1" }), ("notification.sent", new { notificationId = "n1" }));
+
+        // Handled (the consumer's inbox has both), and nothing stored: no endpoint could receive or replay them.
+        await Api.WaitUntilAsync(() => Hosts.QueryAsync(async db => await db.Database
+            .SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM webhooks.inbox_messages WHERE message_id = ANY({ids.ToArray()})").SingleAsync() == 2));
+        Assert.Equal(0, await Hosts.QueryAsync(db => db.Events.CountAsync(e => e.TenantId == tenantId)));
+    }
+
+    [Fact]
     public async Task Events_from_other_modules_reach_the_endpoints_whose_filters_match()
     {
         var (tenantId, adminKey) = await Hosts.CreateTenantAsync("Filters Ltd");

@@ -10,14 +10,13 @@ internal static class Publish
     /// Publishes events the way another module (Delivery) does: written to an outbox in a transaction, then
     /// relayed through RabbitMQ to the Webhooks consumer. The webhooks schema's own outbox serves as the sender here.
     /// </summary>
-    public static Task EventsAsync(this NotifyHosts hosts, Guid tenantId, params (string Type, object Data)[] events) =>
+    /// <returns>The events' ids (the consumer's inbox records each).</returns>
+    public static Task<List<Guid>> EventsAsync(this NotifyHosts hosts, Guid tenantId, params (string Type, object Data)[] events) =>
         hosts.QueryAsync(async db =>
         {
-            foreach (var (type, data) in events)
-            {
-                db.AddIntegrationEvent(new WebhookEventIntegrationEvent(type, JsonSerializer.SerializeToElement(data, JsonSerializerOptions.Web)), tenantId, TimeProvider.System);
-            }
-
-            return await db.SaveChangesAsync();
+            var ids = events.Select(e => db.AddIntegrationEvent(
+                new WebhookEventIntegrationEvent(e.Type, JsonSerializer.SerializeToElement(e.Data, JsonSerializerOptions.Web)), tenantId, TimeProvider.System).Id).ToList();
+            await db.SaveChangesAsync();
+            return ids;
         });
 }

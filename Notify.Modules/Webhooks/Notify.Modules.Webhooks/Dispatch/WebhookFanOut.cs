@@ -13,28 +13,35 @@ namespace Notify.Modules.Webhooks.Dispatch;
 internal sealed class WebhookFanOut(WebhooksDbContext db, TimeProvider clock)
 {
     // A consumer fans out a whole group of one tenant's events in one scope: the endpoints are read once for all of them.
-    private readonly Dictionary<Guid, List<(Guid Id, string[] EventTypes)>> _enabledEndpoints = [];
+    private readonly Dictionary<Guid, List<(Guid Id, bool Enabled, string[] EventTypes)>> _endpoints = [];
 
-    /// <summary>Adds the event and a delivery to each of the tenant's enabled endpoints whose filter accepts it.</summary>
-    public async Task<WebhookEvent> PublishAsync(
+    /// <summary>
+    /// Adds the event and a delivery to each of the tenant's enabled endpoints whose filter accepts it. The event is kept
+    /// only when the tenant has an endpoint, enabled or not, as a disabled one may replay it later; without any there is
+    /// no one to send it to now or later, so most tenants' events (every accepted and sent notification) cost no row.
+    /// </summary>
+    public async Task PublishAsync(
         Guid eventId, Guid tenantId, string type, JsonElement data, DateTimeOffset occurredAt, Guid? exceptEndpoint, CancellationToken cancellationToken)
     {
-        var webhookEvent = CreateEvent(eventId, tenantId, type, data, occurredAt);
-        if (!_enabledEndpoints.TryGetValue(tenantId, out var endpoints))
+        if (!_endpoints.TryGetValue(tenantId, out var endpoints))
         {
-            _enabledEndpoints[tenantId] = endpoints = (await db.Endpoints.AsNoTracking()
-                .Where(e => e.TenantId == tenantId && e.Enabled)
-                .Select(e => new { e.Id, e.EventTypes })
-                .ToListAsync(cancellationToken)).Select(e => (e.Id, e.EventTypes)).ToList();
+            _endpoints[tenantId] = endpoints = (await db.Endpoints.AsNoTracking()
+                .Where(e => e.TenantId == tenantId)
+                .Select(e => new { e.Id, e.Enabled, e.EventTypes })
+                .ToListAsync(cancellationToken)).Select(e => (e.Id, e.Enabled, e.EventTypes)).ToList();
         }
 
+        if (endpoints.Count == 0)
+        {
+            return;
+        }
+
+        var webhookEvent = CreateEvent(eventId, tenantId, type, data, occurredAt);
         var now = clock.GetUtcNow();
-        foreach (var endpoint in endpoints.Where(e => e.Id != exceptEndpoint && EventTypeFilter.Accepts(e.EventTypes, type)))
+        foreach (var endpoint in endpoints.Where(e => e.Enabled && e.Id != exceptEndpoint && EventTypeFilter.Accepts(e.EventTypes, type)))
         {
             db.Deliveries.Add(WebhookDelivery.Due(Ids.New(clock), tenantId, endpoint.Id, webhookEvent.Id, now));
         }
-
-        return webhookEvent;
     }
 
     /// <summary>Adds the event and one delivery to <paramref name="endpointId"/> only, whatever its filter (test events).</summary>
