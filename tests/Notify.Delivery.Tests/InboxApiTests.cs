@@ -4,12 +4,12 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
-using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Abstractions.Security;
 using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Delivery.Inbox;
 using Notify.Modules.Templates.Contracts;
 using Notify.Testing;
+using Notify.Webhooks.Tests;
 
 namespace Notify.Delivery.Tests;
 
@@ -20,6 +20,10 @@ public sealed class InboxApiFixture : IAsyncLifetime
     private DeliveryHosts? _hosts;
 
     internal DeliveryHosts Hosts => _hosts!;
+
+    /// <summary>Receives the tenant's webhooks: the status events the inbox writes reach it through the outbox, RabbitMQ and Webhooks.</summary>
+    internal Receiver Webhooks { get; private set; } = null!;
+
     public Uri ApiA { get; private set; } = null!;
     public Uri ApiB { get; private set; } = null!;
     public Guid TenantId { get; private set; }
@@ -35,12 +39,16 @@ public sealed class InboxApiFixture : IAsyncLifetime
                 return;
             }
 
-            var hosts = new DeliveryHosts(infrastructure);
+            var hosts = new DeliveryHosts(infrastructure, new Dictionary<string, string?> { ["Notify:Webhooks:AllowPrivateAddresses"] = "true" });
             await hosts.MigrateAsync();
             ApiA = await hosts.StartApiAsync();
             ApiB = await hosts.StartApiAsync();
             await hosts.StartWorkerAsync();
             (TenantId, AdminKey) = await hosts.CreateTenantAsync(ApiA, "inbox");
+            Webhooks = await Receiver.StartAsync();
+            using var admin = DeliveryHosts.Client(ApiA, AdminKey);
+            var created = await admin.PostAsJsonAsync("/v1/webhooks", new { url = Webhooks.Url("events"), eventTypes = new[] { "notification.opened" } });
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
             _hosts = hosts;
         }
         finally
@@ -56,6 +64,7 @@ public sealed class InboxApiFixture : IAsyncLifetime
         if (_hosts is not null)
         {
             await _hosts.DisposeAsync();
+            await Webhooks.DisposeAsync();
         }
     }
 }
@@ -174,14 +183,16 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
             .Where(e => e.DeliveryId == first && e.Type == DeliveryStatus.Opened).ToListAsync());
         Assert.Equal(Channels.InApp, Assert.Single(opened).Channel); // read twice, opened once
         Assert.Equal(queued[0].NotificationId, opened[0].NotificationId);
-        Assert.Single(await OutboxOfAsync(first), o => o.Payload.Contains("notification.opened", StringComparison.Ordinal));
         Assert.Equal(DeliveryStatus.Sent, await DeliveryStatusAsync(second));
 
         var all = await cid.PostAsync("/v1/inbox/read-all", null);
         Assert.Equal(2, (await all.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("updated").GetInt32());
         Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(second));
         Assert.Equal(DeliveryStatus.Opened, await DeliveryStatusAsync(third));
-        Assert.Single(await OutboxOfAsync(third), o => o.Payload.Contains("notification.opened", StringComparison.Ordinal));
+
+        // Each opening is announced once: a notification.opened webhook per delivery, the first's sent before read-all.
+        await Eventually.WaitUntilAsync(() => Task.FromResult(OpenedWebhooks().Count(d => queued.Any(q => q.DeliveryId == d)) == 3), Soon);
+        Assert.Equal(new[] { first, second, third }.Order(), OpenedWebhooks().Where(d => queued.Any(q => q.DeliveryId == d)).Order());
     }
 
     [Fact]
@@ -379,9 +390,12 @@ public sealed class InboxApiTests(Infrastructure infrastructure, InboxApiFixture
     private Task<string> DeliveryStatusAsync(Guid deliveryId) =>
         fixture.Hosts.WithDbAsync(db => db.Deliveries.AsNoTracking().Where(d => d.Id == deliveryId).Select(d => d.Status).SingleAsync());
 
-    private async Task<List<OutboxMessage>> OutboxOfAsync(Guid deliveryId) =>
-        (await fixture.Hosts.WithDbAsync(db => db.Set<OutboxMessage>().AsNoTracking().Where(o => o.TenantId == fixture.TenantId).ToListAsync()))
-            .Where(o => o.Payload.Contains(deliveryId.ToString(), StringComparison.Ordinal)).ToList();
+    /// <summary>The deliveries of the notification.opened webhooks received so far, one per event (a retried webhook keeps its id).</summary>
+    private List<Guid> OpenedWebhooks() => fixture.Webhooks.Received("events")
+        .DistinctBy(r => r.Headers["webhook-id"].ToString())
+        .Select(r => JsonDocument.Parse(r.Body).RootElement)
+        .Where(e => e.GetProperty("type").GetString() == "notification.opened")
+        .Select(e => e.GetProperty("data").GetProperty("deliveryId").GetGuid()).ToList();
 
     private static async Task<JsonElement> PostItemAsync(HttpClient client, Guid id, string action)
     {

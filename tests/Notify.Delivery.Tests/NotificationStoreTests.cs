@@ -127,6 +127,25 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     }
 
     [Fact]
+    public async Task A_group_of_sends_stores_those_that_claim_their_key_or_have_none_and_names_the_ones_that_lost_theirs()
+    {
+        var taken = NewNotification(idempotencyKey: "taken");
+        await InScopeAsync(store => store.AcceptAsync(_tenant, [taken], "taken", "h", 202, "{}", default));
+        var sends = new[] { NewNotification(idempotencyKey: "a"), NewNotification(idempotencyKey: "a"), NewNotification(), NewNotification(idempotencyKey: "taken") };
+
+        var lost = await InScopeAsync(store => store.StoreAcceptedAsync(
+            sends.Select(n => new AcceptedSend(AcceptRows.Of([n], TimeProvider.System),
+                n.IdempotencyKey is { } key ? store.NewIdempotencyRecord(_tenant, key, "h", 202, $$"""{"id":"{{n.Id}}"}""") : null)).ToList(), default));
+
+        // The second "a" lost to the first in the same group, the last to the send before the group.
+        Assert.Equal([1, 3], lost.Order());
+        var stored = await InScopeAsync(store => store.Db.Notifications.Where(n => n.TenantId == _tenant).Select(n => n.Id).ToListAsync());
+        Assert.Equal(new[] { taken.Id, sends[0].Id, sends[2].Id }.Order(), stored.Order());
+        var winnerOfA = await InScopeAsync(store => store.WinnerAsync(store.NewIdempotencyRecord(_tenant, "a", "h", 202, "{}"), default));
+        Assert.Contains(sends[0].Id.ToString(), winnerOfA.Response, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Statuses_only_move_forward_and_a_sent_notification_cannot_be_cancelled()
     {
         var n = NewNotification();

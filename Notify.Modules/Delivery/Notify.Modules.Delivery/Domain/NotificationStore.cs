@@ -5,6 +5,7 @@ using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Data;
 using Notify.Modules.Delivery.Telemetry;
 using Notify.Modules.Templates.Contracts;
+using Npgsql;
 
 namespace Notify.Modules.Delivery.Domain;
 
@@ -15,6 +16,9 @@ internal abstract record AcceptOutcome
 
     public sealed record Replayed(IdempotencyRecord Record) : AcceptOutcome;
 }
+
+/// <summary>A send to store: its rows and, when it came with an idempotency key, the answer its repeats get.</summary>
+internal sealed record AcceptedSend(AcceptRows Rows, IdempotencyRecord? Key);
 
 /// <summary>A notification with its deliveries and timeline, read together.</summary>
 internal sealed record NotificationWithDetails(Notification Notification, List<ChannelDelivery> Deliveries, List<NotificationEvent> Events);
@@ -30,61 +34,109 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     /// <summary>
     /// Stores the notifications with an <c>accepted</c> (or <c>scheduled</c>) timeline row each and their outbox rows
     /// (the planner's request and the status events) and, with a key, the answer for repeats — all in one transaction
-    /// (<see cref="AcceptRows.WriteAsync"/>). When another request with the same key got there first (the unique key decides), nothing is
-    /// stored and that request's record is returned.
+    /// (<see cref="StoreAcceptedAsync"/>). When another request with the same key got there first (the unique key decides),
+    /// nothing is stored and that request's record is returned.
     /// </summary>
     public async Task<AcceptOutcome> AcceptAsync(
         Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
     {
-        var rows = AcceptRows.Of(notifications, clock);
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        if (await ClaimIdempotencyKeyAsync(tenantId, idempotencyKey, requestHash, statusCode, responseJson, ct) is { } replayed)
-        {
-            return replayed;
-        }
-
-        await rows.WriteAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
-        await transaction.CommitAsync(ct);
-        RecordAccepted(rows.Notifications);
-        return new AcceptOutcome.Stored();
+        var key = idempotencyKey is null ? null : NewIdempotencyRecord(tenantId, idempotencyKey, requestHash, statusCode, responseJson);
+        var lost = await StoreAcceptedAsync([new AcceptedSend(AcceptRows.Of(notifications, clock), key)], ct);
+        return lost.Count == 0 ? new AcceptOutcome.Stored() : new AcceptOutcome.Replayed(await WinnerAsync(key!, ct));
     }
 
-    /// <summary>The rows of many accepts without idempotency keys, stored in one transaction (<see cref="Features.SendNotification.AcceptQueue"/>'s group commit).</summary>
-    public async Task StoreAcceptedAsync(AcceptRows rows, CancellationToken ct)
+    public IdempotencyRecord NewIdempotencyRecord(Guid tenantId, string key, string requestHash, int statusCode, string responseJson) => new()
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        await rows.WriteAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(), ct);
-        await transaction.CommitAsync(ct);
-        RecordAccepted(rows.Notifications);
-    }
+        TenantId = tenantId, Key = key, RequestHash = requestHash, StatusCode = statusCode, Response = responseJson, CreatedAt = clock.GetUtcNow(),
+    };
 
     /// <summary>
-    /// Claims the idempotency key in the current transaction, with the answer repeats get. Waits for a concurrent insert
-    /// of the same key to commit or roll back; when that one won, rolls back and returns its record. Null without a key
-    /// or once claimed.
+    /// Stores sends in one transaction (also <see cref="Features.SendNotification.AcceptQueue"/>'s group commit of many
+    /// requests): each send's idempotency key is claimed first, and only the sends that claimed theirs, and those without
+    /// one, have their rows written. The unique key decides between two sends with the same key: an insert of it by a
+    /// concurrent transaction is waited for, and within the group the first send wins. The positions of the sends that
+    /// lost their key; their requests answer with the winner's record (<see cref="WinnerAsync"/>).
     /// </summary>
-    private async Task<AcceptOutcome.Replayed?> ClaimIdempotencyKeyAsync(
-        Guid tenantId, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
+    public async Task<IReadOnlySet<int>> StoreAcceptedAsync(IReadOnlyList<AcceptedSend> sends, CancellationToken ct)
     {
-        if (idempotencyKey is null)
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var lost = await ClaimIdempotencyKeysAsync(connection, sends, ct);
+        var rows = new AcceptRows();
+        for (var i = 0; i < sends.Count; i++)
         {
-            return null;
+            if (!lost.Contains(i))
+            {
+                rows.Add(sends[i].Rows);
+            }
         }
 
-        var claimed = await db.Database.ExecuteSqlInterpolatedAsync($"""
+        if (rows.Notifications.Count > 0)
+        {
+            await rows.WriteAsync(connection, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        RecordAccepted(rows.Notifications);
+        return lost;
+    }
+
+    /// <summary>The record of the send that won <paramref name="key"/> over this one; it has committed by the time this one did.</summary>
+    public async Task<IdempotencyRecord> WinnerAsync(IdempotencyRecord key, CancellationToken ct) =>
+        await FindIdempotencyAsync(key.TenantId, key.Key, ct) ?? throw new InvalidOperationException("An idempotency key that conflicted is gone.");
+
+    /// <summary>Inserts the sends' idempotency records in the current transaction; the positions of the sends whose key was taken.</summary>
+    private static async Task<HashSet<int>> ClaimIdempotencyKeysAsync(NpgsqlConnection connection, IReadOnlyList<AcceptedSend> sends, CancellationToken ct)
+    {
+        var lost = new HashSet<int>();
+        var tried = new Dictionary<(Guid TenantId, string Key), int>();
+        for (var i = 0; i < sends.Count; i++)
+        {
+            if (sends[i].Key is { } key && !tried.TryAdd((key.TenantId, key.Key), i))
+            {
+                lost.Add(i);
+            }
+        }
+
+        if (tried.Count == 0)
+        {
+            return lost;
+        }
+
+        // In key order, so two transactions inserting the same keys wait for each other in one order and never deadlock.
+        var records = tried.Select(t => sends[t.Value].Key!).OrderBy(k => k.TenantId).ThenBy(k => k.Key, StringComparer.Ordinal).ToList();
+        await using var command = new NpgsqlCommand("""
             INSERT INTO delivery.idempotency_keys (tenant_id, key, request_hash, status_code, response, created_at)
-            VALUES ({tenantId}, {idempotencyKey}, {requestHash}, {statusCode}, {responseJson}::jsonb, {clock.GetUtcNow()})
+            SELECT tenant_id, key, request_hash, status_code, response::jsonb, created_at
+            FROM unnest(@tenantIds, @keys, @hashes, @statusCodes, @responses, @createdAts)
+                AS r(tenant_id, key, request_hash, status_code, response, created_at)
             ON CONFLICT (tenant_id, key) DO NOTHING
-            """, ct);
-        if (claimed == 1)
+            RETURNING tenant_id, key
+            """, connection);
+        command.Parameters.AddWithValue("tenantIds", records.Select(r => r.TenantId).ToArray());
+        command.Parameters.AddWithValue("keys", records.Select(r => r.Key).ToArray());
+        command.Parameters.AddWithValue("hashes", records.Select(r => r.RequestHash).ToArray());
+        command.Parameters.AddWithValue("statusCodes", records.Select(r => r.StatusCode).ToArray());
+        command.Parameters.AddWithValue("responses", records.Select(r => r.Response).ToArray());
+        command.Parameters.AddWithValue("createdAts", records.Select(r => r.CreatedAt).ToArray());
+        var claimed = new HashSet<(Guid, string)>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            return null;
+            while (await reader.ReadAsync(ct))
+            {
+                claimed.Add((reader.GetGuid(0), reader.GetString(1)));
+            }
         }
 
-        await db.Database.CurrentTransaction!.RollbackAsync(ct);
-        var winner = await FindIdempotencyAsync(tenantId, idempotencyKey, ct)
-            ?? throw new InvalidOperationException("An idempotency key that conflicted is gone.");
-        return new AcceptOutcome.Replayed(winner);
+        foreach (var (key, position) in tried)
+        {
+            if (!claimed.Contains(key))
+            {
+                lost.Add(position);
+            }
+        }
+
+        return lost;
     }
 
     public static NotificationRequestedIntegrationEvent RequestedOf(Notification n) =>

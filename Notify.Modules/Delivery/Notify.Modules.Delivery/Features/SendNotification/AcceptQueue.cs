@@ -6,10 +6,11 @@ using Notify.Modules.Delivery.Domain;
 namespace Notify.Modules.Delivery.Features.SendNotification;
 
 /// <summary>
-/// Group commit for single sends without an idempotency key: each request hands its rows here and waits; a writer
-/// stores everything that gathered meanwhile in one transaction and then answers them all. Under load one
-/// transaction carries dozens of sends instead of one. A request is answered only after its rows committed, so a
-/// crash loses nothing that got its 202; a failed transaction fails every request in it, and none of them is stored.
+/// Group commit for single sends: each request hands its rows (and idempotency record, if it has a key) here and waits; a
+/// writer stores everything that gathered meanwhile in one transaction (<see cref="NotificationStore.StoreAcceptedAsync"/>)
+/// and then answers them all. Under load one transaction carries dozens of sends instead of one. A request is answered
+/// only after its rows committed, so a crash loses nothing that got its 202; a failed transaction fails every request in
+/// it, and none of them is stored.
 /// </summary>
 internal sealed class AcceptQueue(IServiceScopeFactory scopes) : BackgroundService
 {
@@ -21,10 +22,13 @@ internal sealed class AcceptQueue(IServiceScopeFactory scopes) : BackgroundServi
 
     private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>();
 
-    /// <summary>Stores the rows together with other requests' rows; returns once they are committed.</summary>
-    public Task StoreAsync(AcceptRows rows)
+    /// <summary>
+    /// Stores the send together with other requests' sends; returns once committed: true when it was stored, false when
+    /// its idempotency key went to another send (<see cref="NotificationStore.WinnerAsync"/>).
+    /// </summary>
+    public Task<bool> StoreAsync(AcceptedSend send)
     {
-        var pending = new Pending(rows, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(send, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_pending.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("The API is shutting down.");
@@ -46,11 +50,11 @@ internal sealed class AcceptQueue(IServiceScopeFactory scopes) : BackgroundServi
         while (await _pending.Reader.WaitToReadAsync())
         {
             group.Clear();
-            var rows = new AcceptRows();
-            while (rows.Notifications.Count < MaxNotificationsPerCommit && _pending.Reader.TryRead(out var next))
+            var notifications = 0;
+            while (notifications < MaxNotificationsPerCommit && _pending.Reader.TryRead(out var next))
             {
                 group.Add(next);
-                rows.Add(next.Rows);
+                notifications += next.Send.Rows.Notifications.Count;
             }
 
             if (group.Count == 0)
@@ -61,8 +65,12 @@ internal sealed class AcceptQueue(IServiceScopeFactory scopes) : BackgroundServi
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<NotificationStore>().StoreAcceptedAsync(rows, CancellationToken.None);
-                group.ForEach(p => p.Stored.TrySetResult());
+                var lost = await scope.ServiceProvider.GetRequiredService<NotificationStore>()
+                    .StoreAcceptedAsync(group.Select(p => p.Send).ToList(), CancellationToken.None);
+                for (var i = 0; i < group.Count; i++)
+                {
+                    group[i].Stored.TrySetResult(!lost.Contains(i));
+                }
             }
             catch (Exception ex)
             {
@@ -71,5 +79,5 @@ internal sealed class AcceptQueue(IServiceScopeFactory scopes) : BackgroundServi
         }
     }
 
-    private sealed record Pending(AcceptRows Rows, TaskCompletionSource Stored);
+    private sealed record Pending(AcceptedSend Send, TaskCompletionSource<bool> Stored);
 }

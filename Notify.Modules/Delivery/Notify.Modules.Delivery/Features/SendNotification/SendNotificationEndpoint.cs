@@ -48,16 +48,13 @@ internal sealed class SendNotificationEndpoint(
         var notifications = req.Recipients!.Select(r => NewNotification(tenantId, req, r, send, clock)).ToList();
         var response = new SendNotificationResponse(notifications.Select((n, i) => new AcceptedNotification(
             n.Id, req.Recipients![i].UserId, req.Recipients[i].Email, req.Recipients[i].Phone, n.Status)).ToList());
-        if (req.IdempotencyKey is null)
-        {
-            // Committed together with concurrent sends (group commit); there is no answer to keep for repeats.
-            await queue.StoreAsync(AcceptRows.Of(notifications, clock));
-        }
-        else if (await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash!, StatusCodes.Status202Accepted,
-                     JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct) is AcceptOutcome.Replayed replayed)
+        // Committed together with concurrent sends (group commit), with the answer repeats of its key get.
+        var idempotency = req.IdempotencyKey is null ? null
+            : store.NewIdempotencyRecord(tenantId, req.IdempotencyKey, requestHash!, StatusCodes.Status202Accepted, JsonSerializer.Serialize(response, JsonSerializerOptions.Web));
+        if (!await queue.StoreAsync(new AcceptedSend(AcceptRows.Of(notifications, clock), idempotency)))
         {
             // A concurrent repeat won the key.
-            await ReplayAsync(replayed.Record, requestHash!, ct);
+            await ReplayAsync(await store.WinnerAsync(idempotency!, ct), requestHash!, ct);
             return;
         }
 
