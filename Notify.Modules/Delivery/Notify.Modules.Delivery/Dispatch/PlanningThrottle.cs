@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Delivery.Contracts;
 using Notify.Modules.Delivery.Domain;
@@ -85,26 +84,18 @@ internal sealed class PlanningThrottle(NpgsqlDataSource dataSource, IOptions<Pla
         }
     }
 
-    /// <summary>
-    /// Due deliveries waiting for a sender, counted up to the limit only, walking the partial index of queued ones in order
-    /// (<see cref="QueueScans"/>): a bitmap scan reads every entry the index still holds for deliveries sent since the last
-    /// vacuum, each time; a walk in order marks those dead the first time and steps over them after.
-    /// </summary>
+    /// <summary>Due deliveries waiting for a sender, counted up to the limit only (on the partial index of queued ones).</summary>
     private async Task<long> DueBacklogAsync(CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var command = new NpgsqlCommand(QueueScans.IndexOrder + $"""
+        await using var command = dataSource.CreateCommand($"""
             SELECT count(*) FROM (
                 SELECT 1 FROM delivery.deliveries
                 WHERE status = '{DeliveryStatus.Queued}' AND coalesce(deliver_at, created_at) <= @now
                 LIMIT @limit) due
-            """, connection, transaction);
+            """);
         command.Parameters.AddWithValue("now", clock.GetUtcNow());
         command.Parameters.AddWithValue("limit", _limit);
-        var due = (long)(await command.ExecuteScalarAsync(ct) ?? 0L);
-        await transaction.CommitAsync(ct);
-        return due;
+        return (long)(await command.ExecuteScalarAsync(ct) ?? 0L);
     }
 
     private static TaskCompletionSource Opened()
