@@ -45,6 +45,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         return lost.Count == 0 ? new AcceptOutcome.Stored() : new AcceptOutcome.Replayed(await WinnerAsync(key!, ct));
     }
 
+    /// <summary>What a send with an idempotency key stores for its repeats: the request's hash and the answer it got.</summary>
     public IdempotencyRecord NewIdempotencyRecord(Guid tenantId, string key, string requestHash, int statusCode, string responseJson) => new()
     {
         TenantId = tenantId, Key = key, RequestHash = requestHash, StatusCode = statusCode, Response = responseJson, CreatedAt = clock.GetUtcNow(),
