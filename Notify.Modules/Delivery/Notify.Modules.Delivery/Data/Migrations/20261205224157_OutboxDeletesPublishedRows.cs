@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace Notify.Modules.Delivery.Data.Migrations
 {
     /// <inheritdoc />
-    public partial class OutboxDeletesPublishedRows : Migration
+    internal partial class OutboxDeletesPublishedRows : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
