@@ -68,8 +68,11 @@ internal sealed class EmailSender(
     /// <summary>Short in-process retries of transient errors (Polly), before the long wait of a reschedule.</summary>
     private ResiliencePipeline Retry => _retryPipeline ??= BuildRetry();
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Connections)).Select(_ => Task.Run(() => SendOverOneConnectionAsync(stoppingToken), CancellationToken.None)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Connections)).Select(_ => Task.Run(() => SendOverOneConnectionAsync(stoppingToken), CancellationToken.None)));
+        await _handovers.DisposeAsync();
+    }
 
     private async Task SendOverOneConnectionAsync(CancellationToken stoppingToken)
     {
