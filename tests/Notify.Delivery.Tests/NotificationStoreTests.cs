@@ -12,6 +12,7 @@ using Notify.Modules.Delivery.Domain;
 using Notify.Modules.Preferences;
 using Notify.Modules.Templates;
 using Notify.Testing;
+using Npgsql;
 
 namespace Notify.Delivery.Tests;
 
@@ -57,6 +58,31 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
             var expected = Enumerable.Range(0, Partitions.MonthsAhead).Select(m => $"{table}_{now.AddMonths(m):yyyy_MM}").ToList();
             Assert.Equal(expected, partitions);
         }
+    }
+
+    [Fact]
+    public async Task A_statement_run_again_and_again_over_partitions_is_planned_once_then_runs_its_generic_plan()
+    {
+        var dataSource = _host.Services.GetRequiredService<NpgsqlDataSource>();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        const string Sql = "SELECT count(*) FROM delivery.notifications WHERE id = $1 AND created_at = $2 /* generic-plan-test */";
+        for (var i = 0; i < 12; i++)
+        {
+            await using var command = new NpgsqlCommand(Sql, connection);
+            command.Parameters.AddWithValue(Guid.CreateVersion7());
+            command.Parameters.AddWithValue(DateTimeOffset.UtcNow);
+            Assert.Equal(0L, await command.ExecuteScalarAsync());
+        }
+
+        // Prepared after a few runs (Npgsql's auto-prepare); from then on each run either re-plans (custom) or reuses the
+        // generic plan, which prunes partitions at execution.
+        await using var plans = new NpgsqlCommand(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%generic-plan-test%' AND statement NOT LIKE '%pg_prepared_statements%'",
+            connection);
+        await using var reader = await plans.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), "the statement was not prepared");
+        Assert.True(reader.GetInt64(0) > 0, "no run used the generic plan");
+        Assert.Equal(0L, reader.GetInt64(1));
     }
 
     [Fact]
