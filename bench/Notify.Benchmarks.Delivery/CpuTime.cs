@@ -35,10 +35,12 @@ internal sealed record CpuTime(IReadOnlyDictionary<string, double> Seconds)
                     continue;
                 }
 
-                // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th of them.
+                // Fields after the command's closing parenthesis: utime, stime, cutime and cstime are the 12th to 15th. The
+                // last two hold what the process's ended children used: PostgreSQL's autovacuum workers and connections that
+                // come and go within a phase would not be counted otherwise.
                 var stat = File.ReadAllText(Path.Combine(dir, "stat"));
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                seconds[kind] += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+                seconds[kind] += fields[11..15].Sum(f => long.Parse(f, CultureInfo.InvariantCulture)) / TicksPerSecond;
             }
             catch (IOException)
             {
