@@ -39,10 +39,12 @@ public static class ModuleHostExtensions
                     settings.MaxAutoPrepare = 100;
                 }
 
-                // And planned once: by default PostgreSQL plans a prepared statement over partitioned tables on every run, as
-                // a plan that prunes the partitions while planning always looks cheaper than the generic plan (that was ~15%
-                // of its CPU under load). The generic plan prunes them when it runs, from the parameters.
-                if (settings.Options?.Contains("plan_cache_mode", StringComparison.Ordinal) != true)
+                // The Worker's also planned once: by default PostgreSQL plans a prepared statement over partitioned tables on
+                // every run, as a plan that prunes the partitions while planning always looks cheaper than the generic plan,
+                // and the senders' claims, hand-overs and outcomes re-planned so were ~15% of its CPU under load. The generic
+                // plan prunes them when it runs, from the parameters. The API keeps the default: its accepts mostly copy rows,
+                // and its reads take filters whose best plan depends on the values.
+                if (role is HostRole.Worker && settings.Options?.Contains("plan_cache_mode", StringComparison.Ordinal) != true)
                 {
                     settings.Options = $"{settings.Options} -c plan_cache_mode=force_generic_plan".Trim();
                 }
