@@ -151,7 +151,9 @@ public sealed class PreferenceCenterBrowserTests(NotifyApp notify, Chromium chro
         var response = await page.RunAndWaitForResponseAsync(
             () => page.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync(),
             r => r.Request.Method == "POST" && r.Request.IsNavigationRequest);
-        await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded);
+        // The load event, not DOMContentLoaded: under load a wait for the latter once timed out with the new page's load
+        // and network-idle events seen and its own not (Playwright's log), though the page had arrived.
+        await page.WaitForLoadStateAsync(LoadState.Load);
         return response;
     }
 

@@ -5,6 +5,7 @@ using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Templates.Caching;
 using Notify.Modules.Templates.Data;
+using Npgsql;
 
 namespace Notify.Modules.Templates.Features.Brand;
 
@@ -66,6 +67,24 @@ internal sealed class UpdateBrandEndpoint(TemplatesDbContext db, PublishedTempla
 
     public override async Task HandleAsync(UpdateBrandRequest req, CancellationToken ct)
     {
+        Domain.Brand brand;
+        try
+        {
+            brand = await SaveAsync(req, ct);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            // The tenant's default brand was inserted meanwhile (the Worker provisions it when the tenant is created): update it.
+            db.ChangeTracker.Clear();
+            brand = await SaveAsync(req, ct);
+        }
+
+        await cache.InvalidateAsync(tenant.TenantId, key: null);
+        await Send.OkAsync(new BrandResponse(brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, brand.UpdatedAt, brand.EmailTracking), ct);
+    }
+
+    private async Task<Domain.Brand> SaveAsync(UpdateBrandRequest req, CancellationToken ct)
+    {
         var brand = await db.Brands.FirstOrDefaultAsync(b => b.TenantId == tenant.TenantId, ct);
         if (brand is null)
         {
@@ -80,7 +99,6 @@ internal sealed class UpdateBrandEndpoint(TemplatesDbContext db, PublishedTempla
         brand.EmailTracking = req.EmailTracking ?? brand.EmailTracking;
         brand.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
-        await cache.InvalidateAsync(tenant.TenantId, key: null);
-        await Send.OkAsync(new BrandResponse(brand.Name, brand.LogoUrl, brand.PrimaryColor, brand.PostalAddress, brand.UpdatedAt, brand.EmailTracking), ct);
+        return brand;
     }
 }
