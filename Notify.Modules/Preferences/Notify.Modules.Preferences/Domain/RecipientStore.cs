@@ -1,11 +1,11 @@
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Messaging;
 using Notify.Modules.Preferences.Caching;
 using Notify.Modules.Preferences.Contracts;
 using Notify.Modules.Preferences.Data;
 using Notify.Modules.Preferences.Features.Recipients;
-using Npgsql;
 
 namespace Notify.Modules.Preferences.Domain;
 
@@ -51,7 +51,7 @@ internal sealed class RecipientStore(PreferencesDbContext db, PreferenceCache ca
             {
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (DbUpdateException ex) when (attempt < Attempts && (ex is DbUpdateConcurrencyException || IsUniqueViolation(ex)))
+            catch (DbUpdateException ex) when (attempt < Attempts && (ex is DbUpdateConcurrencyException || ex.IsUniqueViolation()))
             {
                 continue; // another writer changed or created the same recipient: start again from what it saved
             }
@@ -81,7 +81,7 @@ internal sealed class RecipientStore(PreferencesDbContext db, PreferenceCache ca
             {
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (DbUpdateException ex) when (attempt < Attempts && (ex is DbUpdateConcurrencyException || IsUniqueViolation(ex)))
+            catch (DbUpdateException ex) when (attempt < Attempts && (ex is DbUpdateConcurrencyException || ex.IsUniqueViolation()))
             {
                 continue; // another writer saved (or created the row) first: replace what it saved
             }
@@ -177,9 +177,6 @@ internal sealed class RecipientStore(PreferencesDbContext db, PreferenceCache ca
             await cache.RecipientChangedAsync(tenantId, userId, cancellationToken);
         }
     }
-
-    private static bool IsUniqueViolation(DbUpdateException ex) =>
-        ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 }
 
 internal sealed record UpsertedRow(string UserId, bool Created);

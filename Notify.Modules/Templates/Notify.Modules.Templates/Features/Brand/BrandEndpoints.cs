@@ -1,11 +1,11 @@
 using FastEndpoints;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
+using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
 using Notify.Modules.Templates.Caching;
 using Notify.Modules.Templates.Data;
-using Npgsql;
 
 namespace Notify.Modules.Templates.Features.Brand;
 
@@ -72,7 +72,7 @@ internal sealed class UpdateBrandEndpoint(TemplatesDbContext db, PublishedTempla
         {
             brand = await SaveAsync(req, ct);
         }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
             // The tenant's default brand was inserted meanwhile (the Worker provisions it when the tenant is created): update it.
             db.ChangeTracker.Clear();

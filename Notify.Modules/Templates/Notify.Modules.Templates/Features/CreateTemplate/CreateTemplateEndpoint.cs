@@ -2,6 +2,7 @@ using FastEndpoints;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 using Notify.Modules.Abstractions;
+using Notify.Modules.Abstractions.Data;
 using Notify.Modules.Abstractions.Http;
 using Notify.Modules.Abstractions.Tenancy;
 using Notify.Modules.Access.Contracts;
@@ -95,7 +96,7 @@ internal sealed class CreateTemplateEndpoint(TemplatesDbContext db, LiquidRender
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException ex) when (ex.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
             await Send.ResultAsync(ProblemResults.Conflict($"A template with key '{req.Key}' already exists."));
             return;
