@@ -74,6 +74,15 @@ internal static class DeliveryStatus
     public static readonly string[] Live = [.. Ranks.Where(r => r.Value < Ranks[Failed]).Select(r => r.Key)];
 
     public static string RankSql { get; } = StatusRanks.Sql(Ranks);
+
+    /// <summary>
+    /// <c>status = 'queued'</c> of the delivery aliased <paramref name="alias"/>, for statements that find their deliveries
+    /// by primary key and only check that they are still queued. Written so that it does not match the predicate of the
+    /// due index (<c>ix_deliveries_due</c>, queued deliveries only), which PostgreSQL could otherwise walk whole instead of
+    /// looking the keys up — and does, once a VACUUM or ANALYZE ran while the queue was empty: the index's statistics
+    /// then say it is empty, so the walk looks cheaper than a lookup, and costs the whole backlog per statement later.
+    /// </summary>
+    public static string StillQueuedSql(string alias) => $"({alias}.status = '{Queued}') IS TRUE";
 }
 
 /// <summary>Event types of the timeline (besides the statuses themselves).</summary>

@@ -112,18 +112,21 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
         }
     }
 
+    /// <summary>Marks the group's deliveries that are still queued under the claim that asked (id and lease) handed over.</summary>
+    internal static readonly string MarkSql = $"""
+        UPDATE delivery.deliveries d SET handed_over_at = @now
+        FROM unnest(@ids, @createdAts, @leasedUntils) AS i(id, created_at, leased_until)
+        WHERE d.id = i.id AND d.created_at = i.created_at AND {DeliveryStatus.StillQueuedSql("d")} AND d.leased_until = i.leased_until
+        RETURNING d.id, d.leased_until
+        """;
+
     private async Task HandOverTogetherAsync(IReadOnlyList<Request> group, NpgsqlConnection connection)
     {
         await using var transaction = await connection.BeginTransactionAsync();
         // A request is matched by its claim (id and lease), not by id alone: a delivery whose lease ran out may be in the
         // group twice, from the sender that lost it and from the one that claimed it again, and only the latter may send.
         var ours = new HashSet<(Guid Id, DateTimeOffset LeasedUntil)>();
-        await using (var command = new NpgsqlCommand($"""
-            UPDATE delivery.deliveries d SET handed_over_at = @now
-            FROM unnest(@ids, @createdAts, @leasedUntils) AS i(id, created_at, leased_until)
-            WHERE d.id = i.id AND d.created_at = i.created_at AND d.status = '{DeliveryStatus.Queued}' AND d.leased_until = i.leased_until
-            RETURNING d.id, d.leased_until
-            """, connection, transaction))
+        await using (var command = new NpgsqlCommand(MarkSql, connection, transaction))
         {
             command.Parameters.AddWithValue("now", clock.GetUtcNow());
             command.Parameters.AddWithValue("ids", group.Select(r => r.Delivery.Id).ToArray());

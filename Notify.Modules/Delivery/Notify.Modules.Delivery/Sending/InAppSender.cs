@@ -49,7 +49,7 @@ internal sealed class InAppSender(
 
     // Claims, moves to sent, stores the inbox items and advances the notifications in one statement; returns what the
     // timeline events and their status integration events (written next, in the same transaction) need.
-    private static readonly string StoreSql = QueueScans.IndexOrder + $"""
+    internal static readonly string StoreSql = QueueScans.IndexOrder + $"""
         WITH due AS (
             SELECT id, created_at FROM delivery.deliveries
             WHERE status = '{DeliveryStatus.Queued}' AND channel = '{Channels.InApp}'
@@ -61,7 +61,7 @@ internal sealed class InAppSender(
         sent AS (
             UPDATE delivery.deliveries d
             SET status = '{DeliveryStatus.Sent}', attempts = d.attempts + 1, leased_until = NULL, last_error = NULL, updated_at = @now
-            FROM due WHERE d.id = due.id AND d.created_at = due.created_at AND d.status = '{DeliveryStatus.Queued}'
+            FROM due WHERE d.id = due.id AND d.created_at = due.created_at AND {DeliveryStatus.StillQueuedSql("d")}
             RETURNING d.id, d.created_at, d.tenant_id, d.notification_id, d.content),
         src AS (
             SELECT s.id, s.tenant_id, s.notification_id, s.content, n.user_id, n.category, n.data, n.template_key, n.metadata,

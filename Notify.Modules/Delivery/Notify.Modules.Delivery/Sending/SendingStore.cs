@@ -91,8 +91,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         {
             var transaction = await connection.BeginTransactionAsync(ct);
             await using var command = new NpgsqlCommand($"""
-                UPDATE delivery.deliveries SET handed_over_at = @now
-                WHERE id = @id AND created_at = @createdAt AND status = '{DeliveryStatus.Queued}' AND leased_until = @leasedUntil
+                UPDATE delivery.deliveries d SET handed_over_at = @now
+                WHERE id = @id AND created_at = @createdAt AND {DeliveryStatus.StillQueuedSql("d")} AND leased_until = @leasedUntil
                 """, connection, transaction);
             command.Parameters.AddWithValue("now", clock.GetUtcNow());
             command.Parameters.AddWithValue("id", delivery.Id);
@@ -155,8 +155,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     public async Task ClearHandOverAsync(ClaimedDelivery delivery, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            UPDATE delivery.deliveries SET handed_over_at = NULL
-            WHERE id = @id AND created_at = @createdAt AND status = '{DeliveryStatus.Queued}' AND leased_until = @leasedUntil
+            UPDATE delivery.deliveries d SET handed_over_at = NULL
+            WHERE id = @id AND created_at = @createdAt AND {DeliveryStatus.StillQueuedSql("d")} AND leased_until = @leasedUntil
             """);
         command.Parameters.AddWithValue("id", delivery.Id);
         command.Parameters.AddWithValue("createdAt", delivery.CreatedAt);
@@ -171,6 +171,27 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     public async Task<bool> MarkSentAsync(
         ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct, (Guid Id, decimal? Cost)? sentBy = null) =>
         await MarkSentManyAsync([new SentMessage(delivery, notification, providerMessageId, detail, sentBy)], ct) == 1;
+
+    /// <summary>
+    /// Moves the given deliveries that are still queued to sent, with their message ids (and provider and cost), and their
+    /// notifications to sent where that is forward; the ids of the deliveries that moved.
+    /// </summary>
+    internal static readonly string MarkSentSql = $"""
+        WITH input AS (
+            SELECT * FROM unnest(@ids, @createdAts, @messageIds, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts, @tenantIds)
+                AS t(id, created_at, message_id, attempts, provider_id, cost, notification_id, notification_created_at, tenant_id)),
+        sent AS (
+            UPDATE delivery.deliveries d SET status = '{DeliveryStatus.Sent}', provider_message_id = i.message_id, attempts = i.attempts,
+                leased_until = NULL, last_error = NULL, updated_at = @now, provider_id = i.provider_id, cost = i.cost
+            FROM input i WHERE d.id = i.id AND d.created_at = i.created_at AND {DeliveryStatus.StillQueuedSql("d")}
+            RETURNING d.id),
+        advanced AS (
+            UPDATE delivery.notifications n SET status = '{NotificationStatus.Sent}', updated_at = @now
+            FROM input i JOIN sent s ON s.id = i.id
+            WHERE n.id = i.notification_id AND n.created_at = i.notification_created_at AND n.tenant_id = i.tenant_id
+              AND {NotificationStatus.RankSql} < {NotificationStatus.Rank(NotificationStatus.Sent)})
+        SELECT id FROM sent
+        """;
 
     /// <summary>
     /// Records the "sent" outcome of messages their servers or providers took, in one transaction: each delivery still
@@ -190,22 +211,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var moved = new HashSet<Guid>();
-        await using (var command = new NpgsqlCommand($"""
-            WITH input AS (
-                SELECT * FROM unnest(@ids, @createdAts, @messageIds, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts, @tenantIds)
-                    AS t(id, created_at, message_id, attempts, provider_id, cost, notification_id, notification_created_at, tenant_id)),
-            sent AS (
-                UPDATE delivery.deliveries d SET status = '{DeliveryStatus.Sent}', provider_message_id = i.message_id, attempts = i.attempts,
-                    leased_until = NULL, last_error = NULL, updated_at = @now, provider_id = i.provider_id, cost = i.cost
-                FROM input i WHERE d.id = i.id AND d.created_at = i.created_at AND d.status = '{DeliveryStatus.Queued}'
-                RETURNING d.id),
-            advanced AS (
-                UPDATE delivery.notifications n SET status = '{NotificationStatus.Sent}', updated_at = @now
-                FROM input i JOIN sent s ON s.id = i.id
-                WHERE n.id = i.notification_id AND n.created_at = i.notification_created_at AND n.tenant_id = i.tenant_id
-                  AND {NotificationStatus.RankSql} < {NotificationStatus.Rank(NotificationStatus.Sent)})
-            SELECT id FROM sent
-            """, connection, transaction))
+        await using (var command = new NpgsqlCommand(MarkSentSql, connection, transaction))
         {
             command.Parameters.AddWithValue("ids", sent.Select(m => m.Delivery.Id).ToArray());
             command.Parameters.AddWithValue("createdAts", sent.Select(m => m.Delivery.CreatedAt).ToArray());
