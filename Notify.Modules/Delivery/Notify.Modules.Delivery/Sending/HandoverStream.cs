@@ -1,7 +1,7 @@
 namespace Notify.Modules.Delivery.Sending;
 
 /// <summary>
-/// The SMTP connection's byte stream, under MailKit, holding back the end of each message's data (the <c>.CRLF</c> of
+/// The SMTP connection's byte stream, under MailKit, holding back the end of each message's data (the write that holds
 /// the <c>CRLF.CRLF</c> terminator) until <see cref="BeforeEnd"/> has run. An SMTP server keeps a message only once
 /// it has the terminator, so this is the one point where "not sent" turns into "sent": the sender records the hand-over
 /// there (its COMMIT sent together with the end), and a Worker killed on either side of it neither loses the message
@@ -20,8 +20,8 @@ internal sealed class HandoverStream(Stream inner) : Stream
     private byte[] _held = [];
 
     /// <summary>
-    /// Called with the write of the terminator's <c>.CRLF</c> once everything before it went out: it records the hand-over
-    /// and writes the end right after sending its COMMIT (<see cref="HandoverGroup"/>). False (the message is no longer
+    /// Called with the write that ends the message (the terminator's last byte in it): it records the hand-over and writes
+    /// that write right after sending its COMMIT (<see cref="HandoverGroup"/>). False (the message is no longer
     /// this sender's to send) aborts the message: the end is never written and <see cref="HandoverRefusedException"/> is
     /// thrown.
     /// </summary>
@@ -48,18 +48,14 @@ internal sealed class HandoverStream(Stream inner) : Stream
         var end = EndOfTerminator(buffer.Span);
         if (end >= 0 && BeforeEnd is { } beforeEnd)
         {
-            // Everything before the terminator's dot goes out (and is flushed) first, so the hand-over is as close to the
-            // end as it gets; the server cannot take "...CRLF" without ".CRLF" for the end of a message, however lenient.
-            var dot = Math.Max(0, _held.Length + end - 2);
+            // The write that ends the message goes out whole once the hand-over is sent: one send rather than the data and
+            // then its last three bytes, and the same single write after the COMMIT either way.
             _held = [];
-            await inner.WriteAsync(bytes[..dot], cancellationToken);
-            await inner.FlushAsync(cancellationToken);
             BeforeEnd = null;
-            var last = bytes[dot..];
             if (!await beforeEnd(() =>
                 {
                     // Synchronous: written the moment the COMMIT has gone out, by whichever thread sent it.
-                    inner.Write(last.Span);
+                    inner.Write(bytes.Span);
                     EndWritten = true;
                 }))
             {

@@ -352,7 +352,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
 
     /// <summary>
     /// The notifications a claimed batch belongs to (their recipient and category shape the messages), by id, read in one
-    /// query for the whole batch; the sender passes each to the outcome methods below. A delivery whose notification is
+    /// query for the whole batch, without their data and inline recipient; the sender passes each to the outcome methods below. A delivery whose notification is
     /// missing (or of another tenant) has no entry.
     /// </summary>
     public async Task<Dictionary<Guid, Notification>> NotificationsOfAsync(IReadOnlyList<ClaimedDelivery> deliveries, CancellationToken ct)
@@ -366,8 +366,16 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         // The creation time the UUIDv7 carries is the partition key: matching on it lets PostgreSQL prune partitions.
         var ids = deliveries.Select(d => d.NotificationId).Distinct().ToList();
         var createdAts = ids.Select(id => UuidV7.CreatedAt(id)).OfType<DateTimeOffset>().Distinct().ToList();
+        // Without the payload (data) and the inline recipient: building and recording a message needs neither, so they are
+        // neither read nor parsed.
         var notifications = await db.Notifications.AsNoTracking()
             .Where(n => ids.Contains(n.Id) && createdAts.Contains(n.CreatedAt))
+            .Select(n => new Notification
+            {
+                Id = n.Id, TenantId = n.TenantId, TemplateKey = n.TemplateKey, TemplateVersion = n.TemplateVersion, Category = n.Category,
+                Priority = n.Priority, UserId = n.UserId, Metadata = n.Metadata, Channels = n.Channels, Status = n.Status,
+                ScheduledFor = n.ScheduledFor, IdempotencyKey = n.IdempotencyKey, CreatedAt = n.CreatedAt, UpdatedAt = n.UpdatedAt,
+            })
             .ToListAsync(ct);
         foreach (var notification in notifications)
         {
