@@ -38,7 +38,7 @@ namespace Notify.Modules.Delivery.Sending;
 /// A Worker that dies before the hand-over commits leaves a queued delivery without one: the server never had the whole
 /// message, and when the lease runs out another sender claims it and sends it. One that dies after it leaves a queued
 /// delivery with a hand-over: the server has the message (or, had the Worker died between sending the mark's COMMIT and
-/// writing the message's last write — two writes in a row — lost it), and the next claim records it sent, unconfirmed, without
+/// the message's last write — two writes in a row — lost it), and the next claim records it sent, unconfirmed, without
 /// sending it again.
 /// The same goes for a connection lost after the end went out: the server may have the message, so it is not sent
 /// again. The server's own work on the message (storing it, which takes long) is outside both windows.

@@ -352,8 +352,8 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
 
     /// <summary>
     /// The notifications a claimed batch belongs to (their recipient and category shape the messages), by id, read in one
-    /// query for the whole batch, without their data and inline recipient; the sender passes each to the outcome methods below. A delivery whose notification is
-    /// missing (or of another tenant) has no entry.
+    /// query for the whole batch, without their data and inline recipient; the sender passes each to the outcome methods
+    /// below. A delivery whose notification is missing (or of another tenant) has no entry.
     /// </summary>
     public async Task<Dictionary<Guid, Notification>> NotificationsOfAsync(IReadOnlyList<ClaimedDelivery> deliveries, CancellationToken ct)
     {
