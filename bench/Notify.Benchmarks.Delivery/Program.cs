@@ -37,12 +37,8 @@ internal static class Program
     private const string BootstrapKey = "ntf_bench-bootstrap-admin-key-0123456789abcdef";
     private static readonly TimeSpan DeliveryWindow = TimeSpan.FromSeconds(60);
 
-    /// <summary>
-    /// A Worker runs slower while the JIT tiers its code up; the sustained rate is counted after this. On two cores that
-    /// takes most of a minute once a channel's code first runs: perf showed the runtime's tiering thread taking a fifth
-    /// of the Worker's CPU 40 s into the email phase, and going quiet some 50 s in.
-    /// </summary>
-    private static readonly TimeSpan DeliveryWarmUp = TimeSpan.FromSeconds(60);
+    /// <summary>A Worker runs slower while the JIT tiers its code up; the sustained rate is counted after this.</summary>
+    private static readonly TimeSpan DeliveryWarmUp = TimeSpan.FromSeconds(20);
     private static readonly JsonSerializerOptions IgnoreNulls = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
