@@ -42,7 +42,8 @@ public static class ModuleHostExtensions
                 // A connection goes back to the pool as it is: nothing here leaves session state behind (settings are SET LOCAL,
                 // advisory locks transaction-scoped, LISTEN on a connection of its own), and the reset ran seven statements
                 // with the next command of every pooled use (~230 a second in the email benchmark).
-                if (!settings.ContainsKey("No Reset On Close"))
+                // (Keys, not ContainsKey: ContainsKey is true for every keyword Npgsql knows, set or not.)
+                if (!settings.Keys.Contains("No Reset On Close"))
                 {
                     settings.NoResetOnClose = true;
                 }
