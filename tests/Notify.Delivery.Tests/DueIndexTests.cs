@@ -49,7 +49,8 @@ public sealed class DueIndexTests(Infrastructure infrastructure) : IAsyncLifetim
         var markSent = await PlanAsync(SendingStore.MarkSentSql, new()
         {
             ["now"] = DateTimeOffset.UtcNow, ["ids"] = new[] { Guid.CreateVersion7() }, ["createdAts"] = new[] { DateTimeOffset.UtcNow },
-            ["messageIds"] = new[] { "<m@x>" }, ["attempts"] = new[] { 1 }, ["providerIds"] = new Guid?[] { null }, ["costs"] = new decimal?[] { null },
+            ["messageIds"] = new[] { "<m@x>" }, ["sentAts"] = new[] { DateTimeOffset.UtcNow }, ["attempts"] = new[] { 1 },
+            ["providerIds"] = new Guid?[] { null }, ["costs"] = new decimal?[] { null },
             ["notificationIds"] = new[] { Guid.CreateVersion7() }, ["notificationCreatedAts"] = new[] { DateTimeOffset.UtcNow },
             ["tenantIds"] = new[] { Guid.CreateVersion7() },
         });

@@ -305,6 +305,33 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
     }
 
+    /// <summary>A batch's outcomes are recorded together, but each message is sent when its server took it.</summary>
+    [Fact]
+    public async Task Each_email_of_a_batch_is_sent_when_its_server_took_it_not_when_the_batch_was_recorded()
+    {
+        var (first, firstDelivery) = await QueuedEmailAsync();
+        var (second, secondDelivery) = await QueuedEmailAsync();
+        var messages = 0;
+        // The server keeps the second message waiting a second before it takes it.
+        _smtp.OnData = async () =>
+        {
+            if (Interlocked.Increment(ref messages) == 2)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        };
+
+        Assert.Equal(2, await SendRoundAsync());
+
+        var (a, b) = (await DeliveryAsync(firstDelivery), await DeliveryAsync(secondDelivery));
+        Assert.Equal([DeliveryStatus.Sent, DeliveryStatus.Sent], [a.Status, b.Status]);
+        Assert.InRange(Math.Abs((b.UpdatedAt - a.UpdatedAt).TotalSeconds), 0.9, 30);
+        foreach (var (notification, delivery) in new[] { (first, a), (second, b) })
+        {
+            Assert.Equal(delivery.UpdatedAt, Assert.Single(await EventsAsync(notification), e => e.Type == TimelineEvents.Sent).CreatedAt);
+        }
+    }
+
     /// <summary>The send span joins the trace the delivery was planned in; sent and accept→sent are recorded per channel.</summary>
     [Fact]
     public async Task An_email_send_is_a_span_in_the_planning_trace_and_counts_as_sent_with_its_accept_to_sent_time()

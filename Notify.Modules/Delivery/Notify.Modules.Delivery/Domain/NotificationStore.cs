@@ -354,9 +354,9 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         return NewEventOf(notification, type, detail, clock, channel, deliveryId);
     }
 
-    /// <summary>A timeline row built without a context (the batch path copies them in bulk).</summary>
+    /// <summary>A timeline row built without a context (the batch path copies them in bulk); at <paramref name="at"/>, or now.</summary>
     public static NotificationEvent NewEventOf(
-        Notification notification, string type, string? detail, TimeProvider clock, string? channel = null, Guid? deliveryId = null) => new()
+        Notification notification, string type, string? detail, TimeProvider clock, string? channel = null, Guid? deliveryId = null, DateTimeOffset? at = null) => new()
     {
         Id = Ids.New(clock),
         TenantId = notification.TenantId,
@@ -365,6 +365,6 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         Channel = channel,
         Type = type,
         Detail = detail,
-        CreatedAt = clock.GetUtcNow(),
+        CreatedAt = at ?? clock.GetUtcNow(),
     };
 }

@@ -223,7 +223,8 @@ internal sealed class EmailSender(
             return;
         }
 
-        attempt.Sent.Add(new SentMessage(attempt.Delivery, attempt.Notification, messageId));
+        // Stamped now, when the server took it, though recorded with the rest of the batch.
+        attempt.Sent.Add(new SentMessage(attempt.Delivery, attempt.Notification, messageId, clock.GetUtcNow()));
     }
 
     /// <summary>A failed try the retry pipeline will try again: counted as an attempt with its own <c>attempt_failed</c> event.</summary>

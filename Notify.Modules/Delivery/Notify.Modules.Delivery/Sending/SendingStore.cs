@@ -16,12 +16,13 @@ internal sealed record ClaimedDelivery(
     string? TraceParent, DateTimeOffset LeasedUntil, DateTimeOffset? HandedOverAt, string? Device = null);
 
 /// <summary>
-/// A message its server or provider took, to be recorded sent (<see cref="SendingStore.MarkSentManyAsync"/>): the
-/// timeline's <c>sent</c> row reads the message id and <paramref name="Detail"/>; <paramref name="SentBy"/> names the
-/// provider account and its cost, when one sent it.
+/// A message its server or provider took at <paramref name="SentAt"/>, to be recorded sent
+/// (<see cref="SendingStore.MarkSentManyAsync"/>): the timeline's <c>sent</c> row reads the message id and
+/// <paramref name="Detail"/>; <paramref name="SentBy"/> names the provider account and its cost, when one sent it.
 /// </summary>
 internal sealed record SentMessage(
-    ClaimedDelivery Delivery, Notification Notification, string ProviderMessageId, string? Detail = null, (Guid Id, decimal? Cost)? SentBy = null);
+    ClaimedDelivery Delivery, Notification Notification, string ProviderMessageId, DateTimeOffset SentAt, string? Detail = null,
+    (Guid Id, decimal? Cost)? SentBy = null);
 
 /// <summary>
 /// Claims due deliveries of a channel for a sender and records how each attempt ended. Statuses only move forward:
@@ -171,7 +172,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     /// </summary>
     public async Task<bool> MarkSentAsync(
         ClaimedDelivery delivery, Notification notification, string providerMessageId, string? detail, CancellationToken ct, (Guid Id, decimal? Cost)? sentBy = null) =>
-        await MarkSentManyAsync([new SentMessage(delivery, notification, providerMessageId, detail, sentBy)], ct) == 1;
+        await MarkSentManyAsync([new SentMessage(delivery, notification, providerMessageId, clock.GetUtcNow(), detail, sentBy)], ct) == 1;
 
     /// <summary>
     /// Moves the given deliveries that are still queued to sent, with their message ids (and provider and cost), and their
@@ -179,11 +180,11 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     /// </summary>
     internal static readonly string MarkSentSql = $"""
         WITH input AS (
-            SELECT * FROM unnest(@ids, @createdAts, @messageIds, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts, @tenantIds)
-                AS t(id, created_at, message_id, attempts, provider_id, cost, notification_id, notification_created_at, tenant_id)),
+            SELECT * FROM unnest(@ids, @createdAts, @messageIds, @sentAts, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts, @tenantIds)
+                AS t(id, created_at, message_id, sent_at, attempts, provider_id, cost, notification_id, notification_created_at, tenant_id)),
         sent AS (
             UPDATE delivery.deliveries d SET status = '{DeliveryStatus.Sent}', provider_message_id = i.message_id, attempts = i.attempts,
-                leased_until = NULL, last_error = NULL, updated_at = @now, provider_id = i.provider_id, cost = i.cost
+                leased_until = NULL, last_error = NULL, updated_at = i.sent_at, provider_id = i.provider_id, cost = i.cost
             FROM input i WHERE d.id = i.id AND d.created_at = i.created_at AND {DeliveryStatus.StillQueuedSql("d")}
             RETURNING d.id),
         advanced AS (
@@ -196,10 +197,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
 
     /// <summary>
     /// Records the "sent" outcome of messages their servers or providers took, in one transaction: each delivery still
-    /// queued moves to sent with its message id (and provider and cost) and gets a <c>sent</c> timeline row (COPY), its
-    /// notification moves to sent (only forward). A sender may record a whole batch after sending it: every message was
-    /// handed over first, so a crash before this commit leaves deliveries the next claim records sent, not sends again.
-    /// The number of deliveries that moved.
+    /// queued moves to sent, at the time its server took it, with its message id (and provider and cost) and gets a
+    /// <c>sent</c> timeline row at that time (COPY), its notification moves to sent (only forward). A sender may record a
+    /// whole batch after sending it: every message was handed over first, so a crash before this commit leaves
+    /// deliveries the next claim records sent, not sends again. The number of deliveries that moved.
     /// </summary>
     public async Task<int> MarkSentManyAsync(IReadOnlyList<SentMessage> sent, CancellationToken ct)
     {
@@ -217,6 +218,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             command.Parameters.AddWithValue("ids", sent.Select(m => m.Delivery.Id).ToArray());
             command.Parameters.AddWithValue("createdAts", sent.Select(m => m.Delivery.CreatedAt).ToArray());
             command.Parameters.AddWithValue("messageIds", sent.Select(m => m.ProviderMessageId).ToArray());
+            command.Parameters.AddWithValue("sentAts", sent.Select(m => m.SentAt).ToArray());
             command.Parameters.AddWithValue("attempts", sent.Select(m => m.Delivery.Attempts).ToArray());
             command.Parameters.Add(new NpgsqlParameter<Guid?[]>("providerIds", sent.Select(m => m.SentBy?.Id).ToArray()));
             command.Parameters.Add(new NpgsqlParameter<decimal?[]>("costs", sent.Select(m => m.SentBy?.Cost).ToArray()));
@@ -236,7 +238,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
         {
             var detail = message.Detail is null ? message.ProviderMessageId : $"{message.ProviderMessageId} {message.Detail}";
-            var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, detail, clock, message.Delivery.Channel, message.Delivery.Id);
+            var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, detail, clock, message.Delivery.Channel, message.Delivery.Id, message.SentAt);
             events.Add(e);
             outbox.AddRange(StatusEvents.OutboxMessagesFor(e, NotificationFacts.Of(message.Notification)));
         }
@@ -246,7 +248,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await transaction.CommitAsync(ct);
         foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
         {
-            DeliveryTelemetry.RecordSent(message.Delivery.Channel, message.Notification.CreatedAt, now);
+            DeliveryTelemetry.RecordSent(message.Delivery.Channel, message.Notification.CreatedAt, message.SentAt);
         }
 
         return moved.Count;
