@@ -87,7 +87,7 @@ public sealed class OutboxRelay<TContext>(
                     logger.LogWarning(ex, "Outbox relay for {Schema} failed; retrying in {Backoff}", Schema, backoff);
                     if (listener is not null)
                     {
-                        await StopListeningAsync(listener);
+                        await listener.DisposeAsync();
                         listener = null;
                     }
 
@@ -99,7 +99,7 @@ public sealed class OutboxRelay<TContext>(
         {
             if (listener is not null)
             {
-                await StopListeningAsync(listener);
+                await listener.DisposeAsync();
             }
         }
     }
@@ -330,29 +330,6 @@ public sealed class OutboxRelay<TContext>(
         await using var command = new NpgsqlCommand($"LISTEN {OutboxExtensions.OutboxChannel(Schema)}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return connection;
-    }
-
-    /// <summary>
-    /// Pooled connections go back without a session reset (see ModuleHostExtensions), so the LISTEN is undone here
-    /// before the connection can serve anything else. A broken connection is not pooled again and needs nothing.
-    /// </summary>
-    private static async Task StopListeningAsync(NpgsqlConnection listener)
-    {
-        try
-        {
-            if (listener.State == System.Data.ConnectionState.Open)
-            {
-                await using var command = new NpgsqlCommand("UNLISTEN *", listener);
-                await command.ExecuteNonQueryAsync(CancellationToken.None);
-            }
-        }
-        catch (NpgsqlException)
-        {
-        }
-        finally
-        {
-            await listener.DisposeAsync();
-        }
     }
 
     private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)

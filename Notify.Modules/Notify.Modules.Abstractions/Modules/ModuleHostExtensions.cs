@@ -39,15 +39,6 @@ public static class ModuleHostExtensions
                     settings.MaxAutoPrepare = 100;
                 }
 
-                // A connection goes back to the pool as it is: nothing here leaves session state behind (settings are SET LOCAL,
-                // advisory locks transaction-scoped, LISTEN on a connection of its own), and the reset ran seven statements
-                // with the next command of every pooled use (~230 a second in the email benchmark).
-                // (Keys, not ContainsKey: ContainsKey is true for every keyword Npgsql knows, set or not.)
-                if (!settings.Keys.Contains("No Reset On Close"))
-                {
-                    settings.NoResetOnClose = true;
-                }
-
                 // The Worker's also planned once: by default PostgreSQL plans a prepared statement over partitioned tables on
                 // every run, as a plan that prunes the partitions while planning always looks cheaper than the generic plan,
                 // and the senders' claims, hand-overs and outcomes re-planned so were ~15% of its CPU under load. The generic

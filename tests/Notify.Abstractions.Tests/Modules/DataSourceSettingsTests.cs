@@ -9,11 +9,10 @@ namespace Notify.Abstractions.Tests.Modules;
 public sealed class DataSourceSettingsTests
 {
     [Fact]
-    public void Pooled_connections_go_back_without_a_reset_and_prepare_their_statements()
+    public void Worker_connections_prepare_their_statements_and_use_generic_plans()
     {
         var settings = WorkerDataSourceSettings("Host=localhost;Username=notify");
 
-        Assert.True(settings.NoResetOnClose);
         Assert.Equal(100, settings.MaxAutoPrepare);
         Assert.Contains("plan_cache_mode=force_generic_plan", settings.Options);
     }
@@ -21,9 +20,8 @@ public sealed class DataSourceSettingsTests
     [Fact]
     public void Settings_written_in_the_connection_string_win()
     {
-        var settings = WorkerDataSourceSettings("Host=localhost;Username=notify;No Reset On Close=false;Max Auto Prepare=5;Options=-c plan_cache_mode=auto");
+        var settings = WorkerDataSourceSettings("Host=localhost;Username=notify;Max Auto Prepare=5;Options=-c plan_cache_mode=auto");
 
-        Assert.False(settings.NoResetOnClose);
         Assert.Equal(5, settings.MaxAutoPrepare);
         Assert.Equal("-c plan_cache_mode=auto", settings.Options);
     }
