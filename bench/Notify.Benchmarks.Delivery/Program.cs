@@ -166,10 +166,11 @@ internal static class Program
                          })
                 {
                     var sql = $"SELECT count(*) FROM delivery.deliveries WHERE channel = '{channel}' AND status = 'sent'";
-                    Console.WriteLine($"{channel}: offering {target * 11 / 10:N0}/s for {DeliveryWarmUp.TotalSeconds:N0} s to warm up, then {DeliveryWindow.TotalSeconds:N0} s counted ...");
                     // A tenth above the target: a pipeline that keeps pace with an offer of exactly the target shows the offer
                     // (998/s for 1,000/s), not whether it reaches the target.
-                    var offering = OfferAsync(admin, template, target * 11 / 10, DeliveryWarmUp + DeliveryWindow, itemsPerRequest: 100);
+                    var offer = target * 11 / 10;
+                    Console.WriteLine($"{channel}: offering {offer:N0}/s for {DeliveryWarmUp.TotalSeconds:N0} s to warm up, then {DeliveryWindow.TotalSeconds:N0} s counted ...");
+                    var offering = OfferAsync(admin, template, offer, DeliveryWarmUp + DeliveryWindow, itemsPerRequest: 100);
                     await Task.Delay(DeliveryWarmUp);
                     var first = await CountAsync(dataSource, sql);
                     var sinkFirst = smtp.Count;
