@@ -56,6 +56,6 @@ internal sealed record CpuTime(IReadOnlyDictionary<string, double> Seconds)
 
     /// <summary>CPU milliseconds per item for each kind of process since <paramref name="before"/>, and their sum.</summary>
     public string Since(CpuTime before, long items) => string.Create(CultureInfo.InvariantCulture,
-        $"CPU ms per item: {string.Join(", ", Seconds.Select(s => $"{s.Key} {(s.Value - before.Seconds[s.Key]) * 1000 / Math.Max(1, items):N2}"))}, "
-        + $"total {(Seconds.Values.Sum() - before.Seconds.Values.Sum()) * 1000 / Math.Max(1, items):N2}");
+        $"CPU ms per item: {string.Join(", ", Seconds.Select(s => $"{s.Key} {(s.Value - before.Seconds[s.Key]) * 1000 / Math.Max(1, items):N3}"))}, "
+        + $"total {(Seconds.Values.Sum() - before.Seconds.Values.Sum()) * 1000 / Math.Max(1, items):N3}");
 }
