@@ -22,12 +22,10 @@ if [ ! -f "$data/PG_VERSION" ]; then
   rm -f "$pwfile"
   [ "$POSTGRES_DB" = postgres ] || echo "CREATE DATABASE \"$POSTGRES_DB\";" | "${as_postgres[@]}" "$bin/postgres" --single -D "$data" postgres >/dev/null
 fi
-# Sized for a write-heavy load on one machine (the defaults are for a small shared host): a buffer pool that holds the
-# working set, where 128 MB left connections writing out dirty pages themselves; checkpoints far enough apart that WAL is
-# not mostly full-page images; and glibc's malloc keeping memory a statement freed, where by default it hands it back
-# after each large COPY and takes it again (brk and TLB flushes: about a tenth of PostgreSQL's CPU under load).
+# glibc's malloc keeps the memory a statement freed: by default each connection hands it back after every large COPY or
+# sort and maps it in again for the next (brk, page faults and TLB flushes, which this kind of virtual machine makes
+# dear: about a tenth of PostgreSQL's CPU in the batch-accept benchmark).
 export GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=33554432
 # A crash can leave postmaster.pid behind; postgres itself refuses to start only if that pid is alive.
 exec "${as_postgres[@]}" "$bin/postgres" -D "$data" -p "$PORT" -k "$data" \
-  -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=on \
-  -c shared_buffers=1GB -c max_wal_size=4GB
+  -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=on
