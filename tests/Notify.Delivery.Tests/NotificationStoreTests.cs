@@ -124,7 +124,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     {
         var notifications = new[] { NewNotification(), NewNotification(NotificationStatus.Scheduled) };
 
-        var outcome = await InScopeAsync(store => store.AcceptAsync(_tenant, notifications, null, "hash", 202, "{}", default));
+        var outcome = await InScopeAsync(store => store.AcceptAsync(notifications, null, default));
 
         Assert.IsType<AcceptOutcome.Stored>(outcome);
         await InScopeAsync(async store =>
@@ -151,7 +151,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
         var attempts = Enumerable.Range(0, 20).Select(_ => NewNotification(idempotencyKey: "order-42")).ToList();
 
         var outcomes = await Task.WhenAll(attempts.Select(n => InScopeAsync(store =>
-            store.AcceptAsync(_tenant, [n], "order-42", "same-hash", 202, $$"""{"id":"{{n.Id}}"}""", default))));
+            store.AcceptAsync([n], store.NewIdempotencyRecord(_tenant, "order-42", "same-hash", 202, $$"""{"id":"{{n.Id}}"}"""), default))));
 
         Assert.Single(outcomes, o => o is AcceptOutcome.Stored);
         var winner = attempts[Array.FindIndex(outcomes, o => o is AcceptOutcome.Stored)];
@@ -164,7 +164,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     public async Task A_group_of_sends_stores_those_that_claim_their_key_or_have_none_and_names_the_ones_that_lost_theirs()
     {
         var taken = NewNotification(idempotencyKey: "taken");
-        await InScopeAsync(store => store.AcceptAsync(_tenant, [taken], "taken", "h", 202, "{}", default));
+        await InScopeAsync(store => store.AcceptAsync([taken], store.NewIdempotencyRecord(_tenant, "taken", "h", 202, "{}"), default));
         var sends = new[] { NewNotification(idempotencyKey: "a"), NewNotification(idempotencyKey: "a"), NewNotification(), NewNotification(idempotencyKey: "taken") };
 
         var lost = await InScopeAsync(store => store.StoreAcceptedAsync(
@@ -183,7 +183,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     public async Task Statuses_only_move_forward_and_a_sent_notification_cannot_be_cancelled()
     {
         var n = NewNotification();
-        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(store => store.AcceptAsync([n], null, default));
 
         Assert.True(await InScopeAsync(store => store.AdvanceAsync(n, NotificationStatus.Sent, default)));
         Assert.False(await InScopeAsync(store => store.AdvanceAsync(n, NotificationStatus.Processing, default)));
@@ -197,7 +197,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     public async Task Cancel_before_sending_cancels_its_deliveries_and_records_the_event()
     {
         var n = NewNotification();
-        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(store => store.AcceptAsync([n], null, default));
         await InScopeAsync(async store =>
         {
             store.Db.Deliveries.Add(new ChannelDelivery
@@ -225,7 +225,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     public async Task Another_tenants_id_or_an_id_that_is_not_a_uuidv7_finds_nothing()
     {
         var n = NewNotification();
-        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(store => store.AcceptAsync([n], null, default));
 
         Assert.Null(await InScopeAsync(store => store.FindAsync(Guid.CreateVersion7(), n.Id, default)));
         Assert.Null(await InScopeAsync(store => store.FindAsync(_tenant, Guid.NewGuid(), default)));
@@ -238,7 +238,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     public async Task The_planner_leaves_a_cancelled_or_already_planned_notification_alone(string status)
     {
         var n = NewNotification();
-        await InScopeAsync(store => store.AcceptAsync(_tenant, [n], null, "h", 202, "{}", default));
+        await InScopeAsync(store => store.AcceptAsync([n], null, default));
         await InScopeAsync(store => status == NotificationStatus.Cancelled ? store.CancelAsync(n, default) : store.AdvanceAsync(n, status, default));
 
         await using (var scope = _host.Services.CreateAsyncScope())

@@ -27,7 +27,7 @@ internal static class QueuedEmails
         };
         await using var scope = services.CreateAsyncScope();
         var store = scope.ServiceProvider.GetRequiredService<NotificationStore>();
-        await store.AcceptAsync(tenantId, [notification], null, "h", 202, "{}", default);
+        await store.AcceptAsync([notification], null, default);
         await store.AdvanceAsync(notification, NotificationStatus.Processing, default);
         store.Db.Deliveries.Add(delivery);
         await store.Db.SaveChangesAsync();

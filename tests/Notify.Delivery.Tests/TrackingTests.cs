@@ -389,7 +389,7 @@ public sealed class TrackingTests(Infrastructure infrastructure, TrackingFixture
         };
         await using var scope = fixture.Services.Services.CreateAsyncScope();
         var store = scope.ServiceProvider.GetRequiredService<NotificationStore>();
-        await store.AcceptAsync(_tenant, [notification], null, "h", 202, "{}", default);
+        await store.AcceptAsync([notification], null, default);
         await store.AdvanceAsync(notification, NotificationStatus.Processing, default);
         store.Db.Deliveries.Add(delivery);
         await store.Db.SaveChangesAsync();

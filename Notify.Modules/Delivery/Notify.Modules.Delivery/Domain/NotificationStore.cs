@@ -37,10 +37,8 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     /// (<see cref="StoreAcceptedAsync"/>). When another request with the same key got there first (the unique key decides),
     /// nothing is stored and that request's record is returned.
     /// </summary>
-    public async Task<AcceptOutcome> AcceptAsync(
-        Guid tenantId, IReadOnlyList<Notification> notifications, string? idempotencyKey, string requestHash, int statusCode, string responseJson, CancellationToken ct)
+    public async Task<AcceptOutcome> AcceptAsync(IReadOnlyList<Notification> notifications, IdempotencyRecord? key, CancellationToken ct)
     {
-        var key = idempotencyKey is null ? null : NewIdempotencyRecord(tenantId, idempotencyKey, requestHash, statusCode, responseJson);
         var lost = await StoreAcceptedAsync([new AcceptedSend(AcceptRows.Of(notifications, clock), key)], ct);
         return lost.Count == 0 ? new AcceptOutcome.Stored() : new AcceptOutcome.Replayed(await WinnerAsync(key!, ct));
     }

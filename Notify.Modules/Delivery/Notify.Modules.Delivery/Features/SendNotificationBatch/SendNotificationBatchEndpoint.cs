@@ -51,10 +51,12 @@ internal sealed class SendNotificationBatchEndpoint(
         }
 
         var tenantId = tenant.TenantId;
-        var requestHash = IdempotentRequests.Hash(req with { IdempotencyKey = null });
+        // Only a batch with a key is compared with its repeats and keeps its answer: the others skip hashing the request
+        // and serializing the answer an extra time (each about as large as the batch).
+        var requestHash = req.IdempotencyKey is null ? null : IdempotentRequests.Hash(req with { IdempotencyKey = null });
         if (req.IdempotencyKey is { } key && await store.FindIdempotencyAsync(tenantId, key, ct) is { } earlier)
         {
-            await ReplayAsync(earlier, requestHash, ct);
+            await ReplayAsync(earlier, requestHash!, ct);
             return;
         }
 
@@ -90,12 +92,12 @@ internal sealed class SendNotificationBatchEndpoint(
         var response = new SendNotificationBatchResponse(results);
         if (notifications.Count > 0 || req.IdempotencyKey is not null)
         {
-            var outcome = await store.AcceptAsync(tenantId, notifications, req.IdempotencyKey, requestHash, StatusCodes.Status200OK,
-                JsonSerializer.Serialize(response, JsonSerializerOptions.Web), ct);
-            if (outcome is AcceptOutcome.Replayed replayed)
+            var idempotency = req.IdempotencyKey is null ? null
+                : store.NewIdempotencyRecord(tenantId, req.IdempotencyKey, requestHash!, StatusCodes.Status200OK, JsonSerializer.Serialize(response, JsonSerializerOptions.Web));
+            if (await store.AcceptAsync(notifications, idempotency, ct) is AcceptOutcome.Replayed replayed)
             {
                 // A concurrent repeat won the key.
-                await ReplayAsync(replayed.Record, requestHash, ct);
+                await ReplayAsync(replayed.Record, requestHash!, ct);
                 return;
             }
         }
