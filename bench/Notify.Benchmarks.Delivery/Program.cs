@@ -328,7 +328,7 @@ internal static class Program
             Console.WriteLine(Line($"  {name} run {i + 1}: {result.Rate:N0}/s, p50 {result.P50:N1} ms, p99 {result.P99:N1} ms, {result.Errors} errors"));
         }
 
-        Console.WriteLine($"  {name}, per item: " + CpuTime.Read().Since(cpu, results.Sum(r => r.Items)));
+        Console.WriteLine($"  {name}, " + CpuTime.Read().Since(cpu, results.Sum(r => r.Items)));
         return results.OrderBy(r => r.Rate).ElementAt(results.Count / 2);
     }
 
