@@ -233,9 +233,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             }
         }
 
+        var movedMessages = sent.Where(m => moved.Contains(m.Delivery.Id)).ToList();
         var events = new List<NotificationEvent>();
         var outbox = new List<OutboxMessage>();
-        foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
+        foreach (var message in movedMessages)
         {
             var detail = message.Detail is null ? message.ProviderMessageId : $"{message.ProviderMessageId} {message.Detail}";
             var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, detail, clock, message.Delivery.Channel, message.Delivery.Id, message.SentAt);
@@ -246,7 +247,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await BulkCopy.Events.CopyAsync(connection, events, ct);
         await BulkCopy.Outbox.CopyAsync(connection, outbox, ct);
         await transaction.CommitAsync(ct);
-        foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
+        foreach (var message in movedMessages)
         {
             DeliveryTelemetry.RecordSent(message.Delivery.Channel, message.Notification.CreatedAt, message.SentAt);
         }
