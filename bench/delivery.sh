@@ -7,6 +7,7 @@
 # [phases: all (default), or accept for the ceilings and accepted sends only].
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash eng/install-prerequisites.sh >/dev/null
 export NOTIFY_TEST_DATA="${TMPDIR:-/tmp}/notify-bench/run-$$"
 mkdir -p "$NOTIFY_TEST_DATA"
 cleanup() {

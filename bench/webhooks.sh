@@ -4,6 +4,7 @@
 # Arguments go to the benchmark: [runs (default 5)] [events per run (default 5000)] [endpoints (default 4)].
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash eng/install-prerequisites.sh >/dev/null
 export NOTIFY_TEST_DATA="${TMPDIR:-/tmp}/notify-bench/run-$$"
 mkdir -p "$NOTIFY_TEST_DATA"
 cleanup() {
