@@ -111,15 +111,20 @@ public sealed class OutboxRelay<TContext>(
     private async Task RelayAllAsync(CancellationToken cancellationToken)
     {
         var inFlight = new List<Task>(BatchesInFlight);
+        Guid? after = null;
         try
         {
-            while (await ClaimAndPublishAsync(cancellationToken) is { } batch)
+            while (await ClaimAndPublishAsync(after, cancellationToken) is { } batch)
             {
                 inFlight.Add(batch.CompleteAsync(this, cancellationToken));
                 if (batch.Rows.Count < BatchSize)
                 {
                     break;
                 }
+
+                // The next batch starts after this one: its rows stay locked until their confirms come, and skipping them
+                // one by one cost more than the claim itself. A row that commits below it later goes out in the next round.
+                after = batch.Rows[^1].Id;
 
                 if (inFlight.Count == BatchesInFlight)
                 {
@@ -139,7 +144,7 @@ public sealed class OutboxRelay<TContext>(
     /// <summary>Publishes one batch of unsent rows and deletes them; returns how many.</summary>
     internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
     {
-        if (await ClaimAndPublishAsync(cancellationToken) is not { } batch)
+        if (await ClaimAndPublishAsync(after: null, cancellationToken) is not { } batch)
         {
             return 0;
         }
@@ -149,17 +154,18 @@ public sealed class OutboxRelay<TContext>(
     }
 
     /// <summary>
-    /// Claims a batch of unsent rows in a transaction that stays open and publishes them; null when there were none. The
-    /// caller completes the batch (confirms, delete, commit), and must, as it holds a connection.
+    /// Claims a batch of unsent rows (with ids above <paramref name="after"/>, if given) in a transaction that stays open
+    /// and publishes them; null when there were none. The caller completes the batch (confirms, delete, commit), and must,
+    /// as it holds a connection.
     /// </summary>
-    private async Task<PublishedBatch?> ClaimAndPublishAsync(CancellationToken cancellationToken)
+    private async Task<PublishedBatch?> ClaimAndPublishAsync(Guid? after, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var rows = await LoadUnsentAsync(connection, transaction, cancellationToken);
+            var rows = await LoadUnsentAsync(connection, transaction, after, cancellationToken);
             if (rows.Count > 0)
             {
                 return new PublishedBatch(connection, transaction, rows, PublishAsync(rows, cancellationToken));
@@ -205,16 +211,23 @@ public sealed class OutboxRelay<TContext>(
         }
     }
 
-    internal async Task<IReadOnlyList<OutboxMessage>> LoadUnsentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    internal async Task<IReadOnlyList<OutboxMessage>> LoadUnsentAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid? after, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             Data.QueueScans.IndexOrder + $"""
             SELECT id, type, tenant_id, occurred_at, payload::text, trace_parent, trace_state
             FROM "{Schema}".{OutboxExtensions.OutboxTable}
+            {(after is null ? "" : "WHERE id > @after")}
             ORDER BY id
             LIMIT {BatchSize}
             FOR UPDATE SKIP LOCKED
             """, connection, transaction);
+        if (after is { } id)
+        {
+            command.Parameters.AddWithValue("after", id);
+        }
+
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxMessage>();
         while (await reader.ReadAsync(cancellationToken))

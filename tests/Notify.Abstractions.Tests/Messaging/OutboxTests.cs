@@ -165,7 +165,7 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
         await using (var connection = await dataSource.OpenConnectionAsync())
         await using (var transaction = await connection.BeginTransactionAsync())
         {
-            var rows = await relay.LoadUnsentAsync(connection, transaction, CancellationToken.None);
+            var rows = await relay.LoadUnsentAsync(connection, transaction, after: null, CancellationToken.None);
             Assert.Single(rows);
             await relay.PublishAsync(rows, CancellationToken.None);
         }
@@ -180,6 +180,40 @@ public sealed class OutboxTests(Infrastructure infrastructure) : IAsyncLifetime
         Assert.Equal(1, await HandledAsync(marker));
         Assert.Equal(1, await ScalarAsync<long>($"SELECT count(*) FROM {OutboxTestDbContext.Schema}.inbox_messages WHERE consumer = '{_queue}'"));
         Assert.Equal(0, await relay.RelayOnceAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_claim_after_an_id_leaves_the_rows_up_to_it_for_the_next_round()
+    {
+        await StartAsync(runRelay: false);
+        var relay = _host.Services.GetRequiredService<OutboxRelay<OutboxTestDbContext>>();
+        foreach (var marker in new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() })
+        {
+            await PublishAsync(marker);
+        }
+
+        var ids = new List<Guid>();
+        await using (var command = _host.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(
+            $"SELECT id FROM {OutboxTestDbContext.Schema}.outbox_messages ORDER BY id"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                ids.Add(reader.GetGuid(0));
+            }
+        }
+
+        Assert.Equal(3, ids.Count);
+        await using var connection = await _host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.Equal([ids[2]], (await relay.LoadUnsentAsync(connection, transaction, after: ids[1], CancellationToken.None)).Select(r => r.Id));
+        }
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.Equal(ids, (await relay.LoadUnsentAsync(connection, transaction, after: null, CancellationToken.None)).Select(r => r.Id));
+        }
     }
 
     [Fact]
