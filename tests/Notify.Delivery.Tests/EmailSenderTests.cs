@@ -305,22 +305,6 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         Assert.Equal(NotificationStatus.Sent, (await NotificationAsync(notification)).Status);
     }
 
-    [Fact]
-    public async Task A_claim_takes_deliveries_whose_lease_ran_out_first_and_never_those_still_leased()
-    {
-        var (_, first) = await QueuedEmailAsync();
-        var (_, second) = await QueuedEmailAsync();
-        var (_, third) = await QueuedEmailAsync();
-        await using var scope = _host.Services.CreateAsyncScope();
-        var store = scope.ServiceProvider.GetRequiredService<SendingStore>();
-        Assert.Equal([first.Id, second.Id], (await store.ClaimAsync(Channels.Email, 2, TimeSpan.FromMinutes(2), default)).Select(d => d.Id));
-
-        // The second's sender died: its lease runs out, the first's does not.
-        await ExpireLeaseAsync(second);
-        Assert.Equal([second.Id, third.Id], (await store.ClaimAsync(Channels.Email, 2, TimeSpan.FromMinutes(2), default)).Select(d => d.Id));
-        Assert.Empty(await store.ClaimAsync(Channels.Email, 2, TimeSpan.FromMinutes(2), default));
-    }
-
     /// <summary>A batch's outcomes are recorded together, but each message is sent when its server took it.</summary>
     [Fact]
     public async Task Each_email_of_a_batch_is_sent_when_its_server_took_it_not_when_the_batch_was_recorded()

@@ -86,16 +86,13 @@ internal sealed class PlanningThrottle(NpgsqlDataSource dataSource, IOptions<Pla
         }
     }
 
-    /// <summary>
-    /// Due deliveries waiting for a sender, counted up to the limit only (on the partial index of unclaimed queued ones,
-    /// ix_deliveries_due: the ones senders hold are on their way).
-    /// </summary>
+    /// <summary>Due deliveries waiting for a sender, counted up to the limit only (on the partial index of queued ones).</summary>
     private async Task<long> DueBacklogAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT count(*) FROM (
                 SELECT 1 FROM delivery.deliveries
-                WHERE status = '{DeliveryStatus.Queued}' AND leased_until IS NULL AND coalesce(deliver_at, created_at) <= @now
+                WHERE status = '{DeliveryStatus.Queued}' AND coalesce(deliver_at, created_at) <= @now
                 LIMIT @limit) due
             """);
         command.Parameters.AddWithValue("now", clock.GetUtcNow());

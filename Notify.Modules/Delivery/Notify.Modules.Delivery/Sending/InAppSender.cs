@@ -54,7 +54,7 @@ internal sealed class InAppSender(
             SELECT id, created_at FROM delivery.deliveries
             WHERE status = '{DeliveryStatus.Queued}' AND channel = '{Channels.InApp}'
               AND (deliver_at IS NULL OR deliver_at <= @now)
-              AND leased_until IS NULL
+              AND (leased_until IS NULL OR leased_until <= @now)
             ORDER BY priority, coalesce(deliver_at, created_at)
             LIMIT @batch
             FOR UPDATE SKIP LOCKED),

@@ -36,8 +36,6 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     /// whose lease (if any) ran out, counting an attempt and leasing each until <paramref name="lease"/> from now — one
     /// statement, so the claim and the attempt commit together before anything is sent. <c>SKIP LOCKED</c> lets
     /// concurrent senders take different rows; the lease keeps them from taking the same row again once committed.
-    /// Deliveries whose lease ran out (their sender stopped) come first, from their own index (ix_deliveries_leased), then
-    /// unleased ones in due order (ix_deliveries_due); neither index holds the deliveries other senders are busy with.
     /// </summary>
     public async Task<List<ClaimedDelivery>> ClaimAsync(string channel, int batchSize, TimeSpan lease, CancellationToken ct)
     {
@@ -45,21 +43,14 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using var command = new NpgsqlCommand(QueueScans.IndexOrder + $"""
-            WITH expired AS (
+            WITH due AS (
                 SELECT id, created_at FROM delivery.deliveries
-                WHERE status = '{DeliveryStatus.Queued}' AND leased_until IS NOT NULL AND channel = @channel AND leased_until <= @now
+                WHERE status = '{DeliveryStatus.Queued}' AND channel = @channel
                   AND (deliver_at IS NULL OR deliver_at <= @now)
-                ORDER BY leased_until
-                LIMIT @batch
-                FOR UPDATE SKIP LOCKED),
-            unleased AS (
-                SELECT id, created_at FROM delivery.deliveries
-                WHERE status = '{DeliveryStatus.Queued}' AND leased_until IS NULL AND channel = @channel
-                  AND (deliver_at IS NULL OR deliver_at <= @now)
+                  AND (leased_until IS NULL OR leased_until <= @now)
                 ORDER BY priority, coalesce(deliver_at, created_at)
-                LIMIT @batch - (SELECT count(*) FROM expired)
-                FOR UPDATE SKIP LOCKED),
-            due AS (SELECT * FROM expired UNION ALL SELECT * FROM unleased)
+                LIMIT @batch
+                FOR UPDATE SKIP LOCKED)
             UPDATE delivery.deliveries d
             SET attempts = d.attempts + 1, leased_until = @leasedUntil, updated_at = @now
             FROM due WHERE d.id = due.id AND d.created_at = due.created_at
