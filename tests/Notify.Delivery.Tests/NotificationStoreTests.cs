@@ -94,7 +94,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     }
 
     [Fact]
-    public async Task Deliveries_partitions_leave_room_on_their_pages_also_those_the_partition_job_creates_later()
+    public async Task Deliveries_and_notifications_partitions_leave_room_on_their_pages_also_those_the_partition_job_creates_later()
     {
         await using var scope = _host.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DeliveryDbContext>();
@@ -111,7 +111,8 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
 
             Assert.Contains($"deliveries_2031_01 fillfactor={Partitions.DeliveriesFillFactor}", options);
             Assert.All(options.Where(o => o.StartsWith("deliveries_", StringComparison.Ordinal)), o => Assert.EndsWith($" fillfactor={Partitions.DeliveriesFillFactor}", o));
-            Assert.All(options.Where(o => o.StartsWith("notifications_", StringComparison.Ordinal)), o => Assert.EndsWith(" ", o));
+            Assert.Contains($"notifications_2031_01 fillfactor={Partitions.NotificationsFillFactor}", options);
+            Assert.All(options.Where(o => o.StartsWith("notifications_", StringComparison.Ordinal)), o => Assert.EndsWith($" fillfactor={Partitions.NotificationsFillFactor}", o));
         }
         finally
         {
@@ -276,6 +277,7 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
             Channels = ["email"],
             Status = status,
             ScheduledFor = status == NotificationStatus.Scheduled ? createdAt.AddHours(1) : null,
+            ReleaseAt = status == NotificationStatus.Scheduled ? createdAt.AddHours(1) : null,
             IdempotencyKey = idempotencyKey,
             CreatedAt = createdAt,
             UpdatedAt = createdAt,

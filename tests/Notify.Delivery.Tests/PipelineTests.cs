@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Notify.Modules.Delivery.Scheduling;
 using Notify.Testing;
 using Notify.Webhooks.Tests;
+using Npgsql;
 
 namespace Notify.Delivery.Tests;
 
@@ -102,6 +103,7 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         var at = _clock.Now.AddHours(1);
         var id = await SendAsync(new { templateKey = "reminder", recipients = new[] { new { userId = "bob" } }, data = new { what = "lunch" }, scheduledFor = at });
         Assert.Equal("scheduled", (await DetailsAsync(id)).GetProperty("status").GetString());
+        Assert.Equal(at, await ReleaseAtAsync(id) ?? default, TimeSpan.FromMilliseconds(1));
 
         // Not yet: the release finds nothing due, and the Quartz job (every 5 s) neither.
         await using (var scope = _worker.Services.CreateAsyncScope())
@@ -119,6 +121,7 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         await Notify.Testing.Eventually.WaitUntilAsync(async () => (await DetailsAsync(id)).GetProperty("status").GetString() == "sent", Timeout);
         var timeline = (await DetailsAsync(id)).GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
         Assert.Equal(["scheduled", "released", "queued", "sent"], timeline);
+        Assert.Null(await ReleaseAtAsync(id)); // out of the release job's index
     }
 
     [Fact]
@@ -135,6 +138,7 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
         }
 
         Assert.Equal("cancelled", (await DetailsAsync(id)).GetProperty("status").GetString());
+        Assert.Null(await ReleaseAtAsync(id));
         Assert.Empty(_smtp.Messages);
     }
 
@@ -265,6 +269,15 @@ public sealed class PipelineTests(Infrastructure infrastructure) : IAsyncLifetim
     {
         var response = await Ok(await _client.PostAsJsonAsync("/v1/notifications", body));
         return response.GetProperty("notifications")[0].GetProperty("id").GetGuid();
+    }
+
+    /// <summary>When the scheduled-release job takes the notification; null once it left <c>scheduled</c>.</summary>
+    private async Task<DateTimeOffset?> ReleaseAtAsync(Guid id)
+    {
+        await using var command = _worker.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(
+            "SELECT release_at FROM delivery.notifications WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        return await command.ExecuteScalarAsync() is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
     }
 
     private async Task<JsonElement> DetailsAsync(Guid id) => await Ok(await _client.GetAsync($"/v1/notifications/{id}"));

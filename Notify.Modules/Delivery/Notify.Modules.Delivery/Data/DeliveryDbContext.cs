@@ -113,7 +113,7 @@ internal sealed class DeliveryDbContext : DbContext
             e.Property(x => x.IdempotencyKey).HasMaxLength(200);
             e.HasIndex(x => new { x.TenantId, x.UserId, x.CreatedAt });
             // The scheduled-release job's due scan; partial, so only waiting scheduled sends are in it and accepts stay cheap.
-            e.HasIndex(x => x.ScheduledFor).HasFilter("status = 'scheduled'").HasDatabaseName("ix_notifications_scheduled_due");
+            e.HasIndex(x => x.ReleaseAt).HasFilter("release_at IS NOT NULL").HasDatabaseName("ix_notifications_release_due");
         });
 
         modelBuilder.Entity<ChannelDelivery>(e =>

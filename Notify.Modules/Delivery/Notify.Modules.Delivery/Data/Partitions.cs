@@ -88,15 +88,25 @@ internal static class Partitions
     public const int DeliveriesFillFactor = 50;
 
     /// <summary>
+    /// The same for notifications partitions: a notification's status changes when it is planned and when it is sent,
+    /// and no index holds the status (<see cref="Domain.Notification.ReleaseAt"/>), so with room on the page both updates
+    /// are HOT.
+    /// </summary>
+    public const int NotificationsFillFactor = 70;
+
+    /// <summary>
     /// A function that creates the monthly partitions (UTC months) of every partitioned table of the schema from a
     /// month on. It finds the tables in the catalog, so a later migration's new partitioned table is covered by the
     /// same function; idempotent, so the scheduled job that keeps partitions ahead calls it too. Deliveries partitions get
-    /// <see cref="DeliveriesFillFactor"/>.
+    /// <see cref="DeliveriesFillFactor"/>, notifications partitions <see cref="NotificationsFillFactor"/>.
     /// </summary>
-    public static readonly string CreateFunctionSql = CreateFunction(DeliveriesFillFactor);
+    public static readonly string CreateFunctionSql = CreateFunction(DeliveriesFillFactor, NotificationsFillFactor);
 
-    /// <summary>The partition function (<see cref="CreateFunctionSql"/>) with deliveries partitions filled to <paramref name="deliveriesFillFactor"/>.</summary>
-    public static string CreateFunction(int deliveriesFillFactor) => $$"""
+    /// <summary>
+    /// The partition function (<see cref="CreateFunctionSql"/>) with deliveries partitions filled to
+    /// <paramref name="deliveriesFillFactor"/> and notifications partitions to <paramref name="notificationsFillFactor"/>.
+    /// </summary>
+    public static string CreateFunction(int deliveriesFillFactor, int notificationsFillFactor) => $$"""
         CREATE OR REPLACE FUNCTION delivery.create_monthly_partitions(from_month date, months integer) RETURNS void
         LANGUAGE plpgsql AS $$
         DECLARE
@@ -110,8 +120,24 @@ internal static class Partitions
               EXECUTE format('CREATE TABLE IF NOT EXISTS delivery.%I PARTITION OF delivery.%I FOR VALUES FROM (%L) TO (%L)%s',
                 t || '_' || to_char(month_start, 'YYYY_MM'), t,
                 month_start AT TIME ZONE 'UTC', (month_start + interval '1 month') AT TIME ZONE 'UTC',
-                CASE WHEN t = 'deliveries' THEN ' WITH (fillfactor = {{deliveriesFillFactor}})' ELSE '' END);
+                CASE t WHEN 'deliveries' THEN ' WITH (fillfactor = {{deliveriesFillFactor}})'
+                       WHEN 'notifications' THEN ' WITH (fillfactor = {{notificationsFillFactor}})' ELSE '' END);
             END LOOP;
+          END LOOP;
+        END $$;
+        """;
+
+    /// <summary>
+    /// Sets the fillfactor of every existing partition of <paramref name="table"/>; it applies to the pages they fill from
+    /// then on.
+    /// </summary>
+    public static string SetFillFactorSql(string table, int fillFactor) => $$"""
+        DO $$
+        DECLARE
+          p regclass;
+        BEGIN
+          FOR p IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'delivery.{{table}}'::regclass LOOP
+            EXECUTE format('ALTER TABLE %s SET (fillfactor = {{fillFactor}})', p);
           END LOOP;
         END $$;
         """;

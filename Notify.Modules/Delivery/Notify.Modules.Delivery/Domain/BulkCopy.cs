@@ -14,7 +14,7 @@ internal static class BulkCopy
 {
     public static readonly Table<Notification> Notifications = new("""
         delivery.notifications (id, created_at, tenant_id, template_key, template_version, category, priority, user_id,
-            inline_recipient, data, metadata, channels, status, scheduled_for, idempotency_key, updated_at)
+            inline_recipient, data, metadata, channels, status, scheduled_for, release_at, idempotency_key, updated_at)
         """,
         n =>
         [
@@ -23,7 +23,7 @@ internal static class BulkCopy
             (n.Priority, NpgsqlDbType.Varchar), (n.UserId, NpgsqlDbType.Varchar), (n.InlineRecipient?.RootElement.GetRawText(), NpgsqlDbType.Jsonb),
             (n.Data?.RootElement.GetRawText(), NpgsqlDbType.Jsonb), (n.Metadata?.RootElement.GetRawText(), NpgsqlDbType.Jsonb),
             (n.Channels, NpgsqlDbType.Array | NpgsqlDbType.Text), (n.Status, NpgsqlDbType.Varchar), (n.ScheduledFor, NpgsqlDbType.TimestampTz),
-            (n.IdempotencyKey, NpgsqlDbType.Varchar), (n.UpdatedAt, NpgsqlDbType.TimestampTz),
+            (n.ReleaseAt, NpgsqlDbType.TimestampTz), (n.IdempotencyKey, NpgsqlDbType.Varchar), (n.UpdatedAt, NpgsqlDbType.TimestampTz),
         ]);
 
     public static readonly Table<ChannelDelivery> Deliveries = new("""

@@ -26,6 +26,14 @@ internal sealed class Notification
 
     public required string Status { get; set; }
     public DateTimeOffset? ScheduledFor { get; init; }
+
+    /// <summary>
+    /// When the scheduled-release job takes it: its <see cref="ScheduledFor"/> while it is <c>scheduled</c>, null from
+    /// the moment it leaves that status. The job's due index is on this column alone, not on the status: an update that
+    /// changes no indexed column stays on its page (HOT), and every notification's status changes twice on its way out.
+    /// </summary>
+    public DateTimeOffset? ReleaseAt { get; init; }
+
     public string? IdempotencyKey { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }

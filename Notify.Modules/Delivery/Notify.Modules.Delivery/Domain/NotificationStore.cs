@@ -190,7 +190,8 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
 
     /// <summary>
     /// Moves the notification to <paramref name="status"/> if its current status ranks lower (statuses only move
-    /// forward); true when it moved. Runs in the caller's transaction, if any.
+    /// forward); true when it moved. Runs in the caller's transaction, if any. A scheduled send that moves on leaves the
+    /// release job's index (release_at null); for any other the null stays null, and the update stays HOT.
     /// </summary>
     public async Task<bool> AdvanceAsync(Notification notification, string status, CancellationToken ct) =>
         await AdvanceAsync(notification, status, NotificationStatus.Rank(status), ct);
@@ -201,7 +202,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
 #pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
         var updated = await db.Database.ExecuteSqlRawAsync(
             $$"""
-            UPDATE delivery.notifications SET status = {0}, updated_at = {1}
+            UPDATE delivery.notifications SET status = {0}, release_at = NULL, updated_at = {1}
             WHERE id = {2} AND created_at = {3} AND tenant_id = {4} AND {{NotificationStatus.RankSql}} < {5}
             """,
             [status, now, notification.Id, notification.CreatedAt, notification.TenantId, belowRank], ct);
@@ -219,7 +220,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
 #pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
         var moved = await db.Notifications.FromSqlRaw(
             $$"""
-            UPDATE delivery.notifications n SET status = {0}, updated_at = {1}
+            UPDATE delivery.notifications n SET status = {0}, release_at = NULL, updated_at = {1}
             FROM unnest({2}, {3}, {4}) AS r(id, created_at, tenant_id)
             WHERE n.id = r.id AND n.created_at = r.created_at AND n.tenant_id = r.tenant_id
               AND {{NotificationStatus.RankSql}} < {5}

@@ -26,17 +26,16 @@ internal sealed class ScheduledRelease(DeliveryDbContext db, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        // The status is part of the SQL, not a parameter: the Worker's generic plans can only use the partial due index
-        // (ix_notifications_scheduled_due) for a status they see; with a parameter they scan every notification.
+        // On the partial due index (ix_notifications_release_due): release_at is set only while a send is scheduled.
 #pragma warning disable EF1002 // Constants, not input; values are parameters.
         var released = await db.Database.SqlQueryRaw<ReleasedRow>($$"""
             WITH due AS (
                 SELECT id, created_at FROM delivery.notifications
-                WHERE status = '{{NotificationStatus.Scheduled}}' AND scheduled_for <= {0}
-                ORDER BY scheduled_for
+                WHERE release_at IS NOT NULL AND release_at <= {0} AND status = '{{NotificationStatus.Scheduled}}'
+                ORDER BY release_at
                 LIMIT {{BatchSize}}
                 FOR UPDATE SKIP LOCKED)
-            UPDATE delivery.notifications n SET status = '{{NotificationStatus.Accepted}}', updated_at = {0}
+            UPDATE delivery.notifications n SET status = '{{NotificationStatus.Accepted}}', release_at = NULL, updated_at = {0}
             FROM due WHERE n.id = due.id AND n.created_at = due.created_at
             RETURNING n.id, n.created_at, n.tenant_id, n.priority, n.scheduled_for
             """, now).ToListAsync(ct);

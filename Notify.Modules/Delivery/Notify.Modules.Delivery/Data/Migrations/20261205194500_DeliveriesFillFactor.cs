@@ -15,25 +15,14 @@ namespace Notify.Modules.Delivery.Data.Migrations
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.Sql(Partitions.CreateFunctionSql);
-            migrationBuilder.Sql(SetFillFactorSql(Partitions.DeliveriesFillFactor));
+            migrationBuilder.Sql(Partitions.SetFillFactorSql("deliveries", Partitions.DeliveriesFillFactor));
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.Sql(Partitions.CreateFunction(100));
-            migrationBuilder.Sql(SetFillFactorSql(100));
+            migrationBuilder.Sql(Partitions.CreateFunction(100, 100));
+            migrationBuilder.Sql(Partitions.SetFillFactorSql("deliveries", 100));
         }
-
-        private static string SetFillFactorSql(int fillFactor) => $$"""
-            DO $$
-            DECLARE
-              p regclass;
-            BEGIN
-              FOR p IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'delivery.deliveries'::regclass LOOP
-                EXECUTE format('ALTER TABLE %s SET (fillfactor = {{fillFactor}})', p);
-              END LOOP;
-            END $$;
-            """;
     }
 }

@@ -423,6 +423,10 @@ namespace Notify.Modules.Delivery.Data.Migrations
                         .HasColumnType("character varying(10)")
                         .HasColumnName("priority");
 
+                    b.Property<DateTimeOffset?>("ReleaseAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("release_at");
+
                     b.Property<DateTimeOffset?>("ScheduledFor")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("scheduled_for");
@@ -459,9 +463,9 @@ namespace Notify.Modules.Delivery.Data.Migrations
                     b.HasKey("Id", "CreatedAt")
                         .HasName("pk_notifications");
 
-                    b.HasIndex("ScheduledFor")
-                        .HasDatabaseName("ix_notifications_scheduled_due")
-                        .HasFilter("status = 'scheduled'");
+                    b.HasIndex("ReleaseAt")
+                        .HasDatabaseName("ix_notifications_release_due")
+                        .HasFilter("release_at IS NOT NULL");
 
                     b.HasIndex("TenantId", "UserId", "CreatedAt")
                         .HasDatabaseName("ix_notifications_tenant_id_user_id_created_at");

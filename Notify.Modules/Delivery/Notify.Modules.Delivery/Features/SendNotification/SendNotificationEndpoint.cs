@@ -95,6 +95,7 @@ internal sealed class SendNotificationEndpoint(
             Channels = [.. send.Channels],
             Status = scheduled ? NotificationStatus.Scheduled : NotificationStatus.Accepted,
             ScheduledFor = req.ScheduledFor,
+            ReleaseAt = scheduled ? req.ScheduledFor : null,
             IdempotencyKey = req.IdempotencyKey,
             CreatedAt = createdAt,
             UpdatedAt = createdAt,
