@@ -236,6 +236,13 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             services.GetRequiredService<TenantContext>().Set(tenantId);
         }
 
+        var handler = services.GetRequiredService<THandler>();
+        if (handler is IIntegrationEventTenantFilter<TEvent> filter && group[0].Envelope.TenantId is { } tenant
+            && !await filter.HasWorkForAsync(tenant, cancellationToken))
+        {
+            return group.Count;
+        }
+
         var db = services.GetRequiredService<TContext>();
         var schema = db.Model.GetDefaultSchema();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -249,7 +256,6 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
             """,
             [group.Select(g => g.Envelope.Id).ToArray(), queue]).ToListAsync(cancellationToken)).ToHashSet();
 #pragma warning restore EF1002
-        var handler = services.GetRequiredService<THandler>();
         var events = group.Where(g => fresh.Contains(g.Envelope.Id))
             .Select(g => (g.Message, g.Envelope, Event: g.Envelope.Data.Deserialize<TEvent>(MessagingJson.Options)
                 ?? throw new JsonException($"Message {g.Envelope.Id} has no data.")))

@@ -39,6 +39,17 @@ public interface IIntegrationEventGroupPreparation<in TEvent> where TEvent : IIn
 }
 
 /// <summary>
+/// A handler with nothing to do for some tenants' events at a time (webhooks for a tenant without endpoints). The
+/// consumer asks before it opens the group's transaction and acknowledges such a group without it and without inbox
+/// rows: an event that changes nothing changes nothing if it comes again.
+/// </summary>
+public interface IIntegrationEventTenantFilter<in TEvent> where TEvent : IIntegrationEvent
+{
+    /// <summary>False when no event of <paramref name="tenantId"/> would change anything now.</summary>
+    Task<bool> HasWorkForAsync(Guid tenantId, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// Holds a consumer back before it takes its next messages (backpressure): while <see cref="WaitAsync"/> has not
 /// completed, the messages stay in the broker's queue, unacknowledged ones included.
 /// </summary>

@@ -9,9 +9,13 @@ namespace Notify.Modules.Webhooks.Dispatch;
 /// each out to the tenant's endpoints. The message id becomes the event id (and <c>webhook-id</c>); the
 /// consumer's inbox makes a redelivered message a no-op.
 /// </summary>
-internal sealed class WebhookEventHandler(WebhookFanOut fanOut, ILogger<WebhookEventHandler> logger) : IIntegrationEventHandler<WebhookEventIntegrationEvent>
+internal sealed class WebhookEventHandler(WebhookFanOut fanOut, ILogger<WebhookEventHandler> logger) : IIntegrationEventHandler<WebhookEventIntegrationEvent>, IIntegrationEventTenantFilter<WebhookEventIntegrationEvent>
 {
     public const string Queue = "webhooks.events";
+
+    /// <summary>A tenant without endpoints has no one to send its events to, now or later (<see cref="WebhookFanOut.PublishAsync"/>).</summary>
+    public async Task<bool> HasWorkForAsync(Guid tenantId, CancellationToken cancellationToken) =>
+        await fanOut.HasEndpointsAsync(tenantId, cancellationToken);
 
     public async Task HandleAsync(WebhookEventIntegrationEvent integrationEvent, IntegrationEventContext context, CancellationToken cancellationToken)
     {

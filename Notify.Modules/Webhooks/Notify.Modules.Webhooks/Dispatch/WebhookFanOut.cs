@@ -23,14 +23,7 @@ internal sealed class WebhookFanOut(WebhooksDbContext db, TimeProvider clock)
     public async Task PublishAsync(
         Guid eventId, Guid tenantId, string type, JsonElement data, DateTimeOffset occurredAt, Guid? exceptEndpoint, CancellationToken cancellationToken)
     {
-        if (!_endpoints.TryGetValue(tenantId, out var endpoints))
-        {
-            _endpoints[tenantId] = endpoints = (await db.Endpoints.AsNoTracking()
-                .Where(e => e.TenantId == tenantId)
-                .Select(e => new { e.Id, e.Enabled, e.EventTypes })
-                .ToListAsync(cancellationToken)).Select(e => (e.Id, e.Enabled, e.EventTypes)).ToList();
-        }
-
+        var endpoints = await EndpointsAsync(tenantId, cancellationToken);
         if (endpoints.Count == 0)
         {
             return;
@@ -42,6 +35,23 @@ internal sealed class WebhookFanOut(WebhooksDbContext db, TimeProvider clock)
         {
             db.Deliveries.Add(WebhookDelivery.Due(Ids.New(clock), tenantId, endpoint.Id, webhookEvent.Id, now));
         }
+    }
+
+    /// <summary>Whether the tenant has an endpoint, enabled or not: without one its events are not kept.</summary>
+    public async Task<bool> HasEndpointsAsync(Guid tenantId, CancellationToken cancellationToken) =>
+        (await EndpointsAsync(tenantId, cancellationToken)).Count > 0;
+
+    private async Task<List<(Guid Id, bool Enabled, string[] EventTypes)>> EndpointsAsync(Guid tenantId, CancellationToken cancellationToken)
+    {
+        if (!_endpoints.TryGetValue(tenantId, out var endpoints))
+        {
+            _endpoints[tenantId] = endpoints = (await db.Endpoints.AsNoTracking()
+                .Where(e => e.TenantId == tenantId)
+                .Select(e => new { e.Id, e.Enabled, e.EventTypes })
+                .ToListAsync(cancellationToken)).Select(e => (e.Id, e.Enabled, e.EventTypes)).ToList();
+        }
+
+        return endpoints;
     }
 
     /// <summary>Adds the event and one delivery to <paramref name="endpointId"/> only, whatever its filter (test events).</summary>
