@@ -225,7 +225,8 @@ internal sealed class IntegrationEventConsumer<TContext, TEvent, THandler>(
 
     /// <summary>
     /// Runs the handler for each event of one tenant whose message the inbox does not hold yet, all in one transaction;
-    /// the number handled (the rest were repeats).
+    /// the number handled (the rest were repeats). A group the handler has nothing to do for
+    /// (<see cref="IIntegrationEventTenantFilter{TEvent}"/>) counts as handled without either.
     /// </summary>
     internal async Task<int> HandleOnceAsync(IReadOnlyList<(Received Message, IntegrationEventEnvelope Envelope)> group, CancellationToken cancellationToken)
     {
