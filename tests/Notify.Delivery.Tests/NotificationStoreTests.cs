@@ -147,6 +147,22 @@ public sealed class NotificationStoreTests(Infrastructure infrastructure) : IAsy
     }
 
     [Fact]
+    public async Task A_send_without_a_key_is_stored_whole_or_not_at_all_though_it_has_no_transaction_of_its_own()
+    {
+        // The send's last row (an outbox row) collides with its first outbox row: its notification and timeline row,
+        // written before that row in the same batch, must not stay behind.
+        var notification = NewNotification();
+        var rows = AcceptRows.Of([notification], TimeProvider.System);
+        var last = rows.Outbox[^1];
+        rows.Outbox[^1] = new OutboxMessage { Id = rows.Outbox[0].Id, Type = last.Type, TenantId = last.TenantId, OccurredAt = last.OccurredAt, Payload = last.Payload };
+        var failure = await Assert.ThrowsAsync<PostgresException>(() => InScopeAsync(store => store.StoreAcceptedAsync([new AcceptedSend(rows, null)], default)));
+
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, failure.SqlState);
+        Assert.Null(await InScopeAsync(store => store.FindAsync(_tenant, notification.Id, default)));
+        Assert.Equal(0, await InScopeAsync(store => store.Db.Events.CountAsync(e => e.NotificationId == notification.Id)));
+    }
+
+    [Fact]
     public async Task Twenty_concurrent_accepts_with_one_idempotency_key_store_one_set_and_the_rest_get_its_answer()
     {
         var attempts = Enumerable.Range(0, 20).Select(_ => NewNotification(idempotencyKey: "order-42")).ToList();

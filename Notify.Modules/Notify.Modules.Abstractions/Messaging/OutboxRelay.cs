@@ -87,7 +87,7 @@ public sealed class OutboxRelay<TContext>(
                     logger.LogWarning(ex, "Outbox relay for {Schema} failed; retrying in {Backoff}", Schema, backoff);
                     if (listener is not null)
                     {
-                        await listener.DisposeAsync();
+                        await CloseListenerAsync(listener);
                         listener = null;
                     }
 
@@ -99,7 +99,7 @@ public sealed class OutboxRelay<TContext>(
         {
             if (listener is not null)
             {
-                await listener.DisposeAsync();
+                await CloseListenerAsync(listener);
             }
         }
     }
@@ -343,6 +343,25 @@ public sealed class OutboxRelay<TContext>(
         await using var command = new NpgsqlCommand($"LISTEN {OutboxExtensions.OutboxChannel(Schema)}", connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return connection;
+    }
+
+    /// <summary>
+    /// Stops listening before the connection goes back to the pool, which does not reset sessions: a pooled connection
+    /// still listening would be sent every notification while nobody reads it.
+    /// </summary>
+    private static async Task CloseListenerAsync(NpgsqlConnection listener)
+    {
+        try
+        {
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *", listener);
+            await unlisten.ExecuteNonQueryAsync();
+        }
+        catch (Exception)
+        {
+            // Broken: a broken connection does not go back to the pool.
+        }
+
+        await listener.DisposeAsync();
     }
 
     private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)

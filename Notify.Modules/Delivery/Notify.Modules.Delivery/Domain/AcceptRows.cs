@@ -41,11 +41,12 @@ internal sealed class AcceptRows
     /// <summary>
     /// Up to this many notifications are written as one batch of INSERTs — one round trip for all three tables — and more
     /// by COPY, which costs two round trips per table but far less per row. A single send, the common case when the API
-    /// is not busy, then costs one round trip and its commit instead of seven.
+    /// is not busy, then costs one round trip instead of seven, and without an idempotency key not even a COMMIT after
+    /// it (the batch is its own implicit transaction: <see cref="NotificationStore.StoreAcceptedAsync"/>).
     /// </summary>
     internal const int InsertLimit = 16;
 
-    /// <summary>Writes every row in the connection's current transaction.</summary>
+    /// <summary>Writes every row in the connection's current transaction (or, as one batch of INSERTs, in the batch's own).</summary>
     public async Task WriteAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         if (Notifications.Count > InsertLimit)
