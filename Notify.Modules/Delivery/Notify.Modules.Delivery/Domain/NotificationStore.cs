@@ -58,58 +58,41 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     /// </summary>
     public async Task<IReadOnlySet<int>> StoreAcceptedAsync(IReadOnlyList<AcceptedSend> sends, CancellationToken ct)
     {
-        if (sends.All(s => s.Key is null) && sends.Sum(s => s.Rows.Notifications.Count) <= AcceptRows.InsertLimit)
-        {
-            return await StoreFewWithoutKeysAsync(sends, ct);
-        }
-
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var lost = await ClaimIdempotencyKeysAsync(connection, sends, ct);
-        var rows = new AcceptRows();
-        for (var i = 0; i < sends.Count; i++)
-        {
-            if (!lost.Contains(i))
-            {
-                rows.Add(sends[i].Rows);
-            }
-        }
-
-        if (rows.Notifications.Count > 0)
-        {
-            await rows.WriteAsync(connection, ct);
-        }
-
-        await transaction.CommitAsync(ct);
-        RecordAccepted(rows.Notifications);
-        return lost;
-    }
-
-    /// <summary>
-    /// Sends without idempotency keys and few enough rows for one batch of INSERTs (<see cref="AcceptRows.InsertLimit"/>), a
-    /// single send most of all: the batch runs as one implicit transaction, all of it or nothing, so the rows cost one round
-    /// trip and no BEGIN and COMMIT of their own.
-    /// </summary>
-    private async Task<IReadOnlySet<int>> StoreFewWithoutKeysAsync(IReadOnlyList<AcceptedSend> sends, CancellationToken ct)
-    {
-        var rows = new AcceptRows();
-        foreach (var send in sends)
-        {
-            rows.Add(send.Rows);
-        }
-
+        // Without keys to claim, rows that fit one batch of INSERTs (a single send most of all) need no transaction of
+        // their own: the batch is one implicit transaction, all of it or nothing, and they cost one round trip, no COMMIT.
+        var oneBatch = sends.All(s => s.Key is null) && sends.Sum(s => s.Rows.Notifications.Count) <= AcceptRows.InsertLimit;
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await rows.WriteAsync((NpgsqlConnection)db.Database.GetDbConnection(), ct);
+            await using var transaction = oneBatch ? null : await db.Database.BeginTransactionAsync(ct);
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            var lost = await ClaimIdempotencyKeysAsync(connection, sends, ct);
+            var rows = new AcceptRows();
+            for (var i = 0; i < sends.Count; i++)
+            {
+                if (!lost.Contains(i))
+                {
+                    rows.Add(sends[i].Rows);
+                }
+            }
+
+            if (rows.Notifications.Count > 0)
+            {
+                await rows.WriteAsync(connection, ct);
+            }
+
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync(ct);
+            }
+
+            RecordAccepted(rows.Notifications);
+            return lost;
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
-
-        RecordAccepted(rows.Notifications);
-        return new HashSet<int>();
     }
 
     /// <summary>The record of the send that won <paramref name="key"/> over this one; it has committed by the time this one did.</summary>
