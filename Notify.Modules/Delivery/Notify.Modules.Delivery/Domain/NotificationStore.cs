@@ -231,22 +231,38 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
     /// </summary>
     public async Task<Dictionary<Guid, Notification>> StartProcessingManyAsync(IReadOnlyList<NotificationRequestedIntegrationEvent> requested, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-#pragma warning disable EF1002 // The rank expression is built from constants, not from input; values are parameters.
-        var moved = await db.Notifications.FromSqlRaw(
-            $$"""
-            UPDATE delivery.notifications n SET status = {0}, release_at = NULL, updated_at = {1}
-            FROM unnest({2}, {3}, {4}) AS r(id, created_at, tenant_id)
-            WHERE n.id = r.id AND n.created_at = r.created_at AND n.tenant_id = r.tenant_id
-              AND {{NotificationStatus.RankSql}} < {5}
-              AND NOT (n.status = '{{NotificationStatus.Scheduled}}' AND coalesce(n.scheduled_for > {1}, false))
-            RETURNING n.*
-            """,
-            NotificationStatus.Processing, now, requested.Select(r => r.NotificationId).ToArray(), requested.Select(r => r.CreatedAt).ToArray(),
-            requested.Select(r => r.TenantId).ToArray(), NotificationStatus.Rank(NotificationStatus.Processing))
-            .AsNoTracking().ToListAsync(ct);
-#pragma warning restore EF1002
-        return moved.ToDictionary(n => n.Id);
+        // Npgsql directly, in the consumer's transaction: with EF's FromSql and materializer this was ~7% of the Worker's CPU.
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand($"""
+                UPDATE delivery.notifications n SET status = @processing, release_at = NULL, updated_at = @now
+                FROM unnest(@ids, @createdAts, @tenantIds) AS r(id, created_at, tenant_id)
+                WHERE n.id = r.id AND n.created_at = r.created_at AND n.tenant_id = r.tenant_id
+                  AND {NotificationStatus.RankSql} < @rank
+                  AND NOT (n.status = '{NotificationStatus.Scheduled}' AND coalesce(n.scheduled_for > @now, false))
+                RETURNING {NotificationRows.Columns("n", withPayload: true)}
+                """, (NpgsqlConnection)db.Database.GetDbConnection());
+            command.Parameters.AddWithValue("processing", NotificationStatus.Processing);
+            command.Parameters.AddWithValue("now", clock.GetUtcNow());
+            command.Parameters.AddWithValue("ids", requested.Select(r => r.NotificationId).ToArray());
+            command.Parameters.AddWithValue("createdAts", requested.Select(r => r.CreatedAt).ToArray());
+            command.Parameters.AddWithValue("tenantIds", requested.Select(r => r.TenantId).ToArray());
+            command.Parameters.AddWithValue("rank", NotificationStatus.Rank(NotificationStatus.Processing));
+            var moved = new Dictionary<Guid, Notification>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var notification = NotificationRows.Read(reader, withPayload: true);
+                moved[notification.Id] = notification;
+            }
+
+            return moved;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>

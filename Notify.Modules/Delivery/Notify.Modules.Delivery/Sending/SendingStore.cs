@@ -368,14 +368,12 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         }
 
         // The creation time the UUIDv7 carries is the partition key: matching on it lets PostgreSQL prune partitions. Read
-        // without the payload (data) and the inline recipient, which building and recording a message never needs, and
-        // without EF: its query pipeline, run for every batch of every sender, was ~3% of the Worker's CPU under load.
+        // without the payload (data) and the inline recipient, which building and recording a message never needs.
         var ids = deliveries.Select(d => d.NotificationId).Distinct().ToArray();
         var createdAts = ids.Select(id => UuidV7.CreatedAt(id)).OfType<DateTimeOffset>().Distinct().ToArray();
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, created_at, tenant_id, template_key, template_version, category, priority, user_id, metadata, channels, status,
-                scheduled_for, idempotency_key, updated_at
-            FROM delivery.notifications WHERE id = ANY(@ids) AND created_at = ANY(@createdAts)
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {NotificationRows.Columns("n", withPayload: false)}
+            FROM delivery.notifications n WHERE n.id = ANY(@ids) AND n.created_at = ANY(@createdAts)
             """);
         command.Parameters.AddWithValue("ids", ids);
         command.Parameters.AddWithValue("createdAts", createdAts);
@@ -383,15 +381,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         {
             while (await reader.ReadAsync(ct))
             {
-                var notification = new Notification
-                {
-                    Id = reader.GetGuid(0), CreatedAt = reader.GetFieldValue<DateTimeOffset>(1), TenantId = reader.GetGuid(2),
-                    TemplateKey = reader.GetString(3), TemplateVersion = reader.GetInt32(4), Category = reader.GetString(5),
-                    Priority = reader.GetString(6), UserId = reader.IsDBNull(7) ? null : reader.GetString(7),
-                    Metadata = reader.IsDBNull(8) ? null : reader.GetFieldValue<JsonDocument>(8), Channels = reader.GetFieldValue<string[]>(9),
-                    Status = reader.GetString(10), ScheduledFor = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
-                    IdempotencyKey = reader.IsDBNull(12) ? null : reader.GetString(12), UpdatedAt = reader.GetFieldValue<DateTimeOffset>(13),
-                };
+                var notification = NotificationRows.Read(reader, withPayload: false);
                 found[notification.Id] = notification;
             }
         }
