@@ -9,15 +9,17 @@ namespace Notify.Modules.Delivery.Sending;
 /// time together: one transaction marks them all (<see cref="ChannelDelivery.HandedOverAt"/>), its COMMIT is sent, and
 /// each message's end is written right after it, back to back on one thread. That is the single hand-over of
 /// <see cref="SendingStore.BeginHandOverAsync"/> — mark, COMMIT sent, end written, COMMIT awaited — done for a group, so a
-/// message costs the database two round trips per group instead of two of its own: with many connections those round
-/// trips, not the work in them, were most of what an email cost. A Worker killed before the COMMIT leaves the group
-/// unmarked and unsent; after it, each message is sent or, if the kill fell between two of the writes, marked but not
-/// sent — the same few-microsecond window per message as one at a time.
+/// message costs the database a share of its group's round trip instead of two round trips of its own: with many
+/// connections those round trips, not the work in them, were most of what an email cost. A Worker killed before the
+/// COMMIT leaves the group unmarked and unsent; after it, each message is sent or, if the kill fell between two of the
+/// writes, marked but not sent — the same few-microsecond window per message as one at a time.
 /// </summary>
 /// <remarks>
 /// Group commit without a timer: the first message to arrive while no group is being handed over starts one; those
-/// arriving meanwhile form the next. Groups go one at a time, over one connection kept open for them: renting it from the
-/// pool for every group cost a session reset (seven statements) per group.
+/// arriving meanwhile form the next. Groups go one at a time, over one connection kept open for them (renting it from the
+/// pool for every group cost a session reset per group), and one round trip each: the COMMIT of a marked group travels
+/// with the BEGIN and the mark of the next (a batch of three statements), its ends are written right after that batch
+/// went out, and the answers say whether the one committed and which of the other's deliveries are still theirs.
 /// </remarks>
 internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider clock) : IAsyncDisposable
 {
@@ -52,54 +54,177 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
 
     private async Task HandOverWaitingAsync()
     {
+        // The group marked in the open transaction, whose COMMIT and ends go with the next round trip.
+        List<Request>? marked = null;
         while (true)
         {
-            List<Request> group;
+            List<Request> next;
             lock (_gate)
             {
-                if (_waiting.Count == 0)
+                if (_waiting.Count == 0 && marked is null)
                 {
                     _running = false;
                     return;
                 }
 
-                group = _waiting;
+                next = _waiting;
                 _waiting = [];
             }
 
-            try
-            {
-                await HandOverTogetherAsync(group);
-            }
-            catch (Exception ex)
-            {
-                // Before any end went out (the mark failed): nothing was sent, each sender treats it as a failed try.
-                foreach (var request in group)
-                {
-                    request.Done.TrySetException(ex);
-                }
-            }
+            marked = await CommitAndMarkAsync(marked, next);
         }
     }
 
-    /// <summary>One group's hand-over: the runner above calls it with whatever arrived meanwhile; tests, with a group of their choosing.</summary>
+    /// <summary>One group's whole hand-over (marked, then committed with its ends written); for tests, with a group of their choosing.</summary>
     internal async Task HandOverTogetherAsync(IReadOnlyList<Request> group)
+    {
+        var marked = await CommitAndMarkAsync(null, group);
+        await CommitAndMarkAsync(marked, []);
+    }
+
+    /// <summary>
+    /// One round trip: commits <paramref name="marked"/> (their ends written right after the COMMIT went out) and marks
+    /// <paramref name="next"/> in a new transaction; the requests of <paramref name="next"/> that are still theirs to send,
+    /// to be committed by the next call (null when there was nothing to mark). A failure fails both groups' requests: of
+    /// <paramref name="marked"/>, those whose end may be out with it, as the single hand-over would; of
+    /// <paramref name="next"/>, before any end went out (a failed try for each sender).
+    /// </summary>
+    private async Task<List<Request>?> CommitAndMarkAsync(List<Request>? marked, IReadOnlyList<Request> next)
     {
         try
         {
             if (_connection is not { State: ConnectionState.Open })
             {
+                // A COMMIT on another connection would commit nothing (PostgreSQL only warns): the marks went with this one.
+                if (marked is not null)
+                {
+                    throw new NpgsqlException("The connection of the marked group's transaction closed before its COMMIT.");
+                }
+
                 await DisposeAsync();
                 _connection = await dataSource.OpenConnectionAsync();
             }
 
-            await HandOverTogetherAsync(group, _connection);
+            await using var batch = new NpgsqlBatch(_connection);
+            var commit = new NpgsqlBatchCommand("COMMIT");
+            if (marked is not null)
+            {
+                batch.BatchCommands.Add(commit);
+            }
+
+            if (next.Count > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+                batch.BatchCommands.Add(MarkCommand(next));
+            }
+
+            if (batch.BatchCommands.Count == 0)
+            {
+                return null;
+            }
+
+            // Npgsql has written the batch when this returns (only the answers are awaited): the ends follow at once.
+            var executing = batch.ExecuteReaderAsync();
+            if (marked is not null)
+            {
+                WriteEnds(marked);
+            }
+
+            // The reader comes back at the first statement with rows, the mark's: the COMMIT and the BEGIN have none.
+            NpgsqlDataReader reader;
+            try
+            {
+                reader = await executing;
+            }
+            catch (Exception ex) when (marked is not null)
+            {
+                // Statements run in order, so a failed mark means the COMMIT before it went through; a failed COMMIT, or a
+                // connection lost with no answer, leaves the marked group's outcome unknown.
+                var committed = ex is PostgresException { BatchCommand: { } failed } && failed != commit;
+                Complete(marked, committed ? null : ex);
+                throw;
+            }
+
+            await using (reader)
+            {
+                if (marked is not null)
+                {
+                    Complete(marked, null);
+                }
+
+                return next.Count > 0 ? await StillOursAsync(reader, next) : null;
+            }
         }
-        catch
+        catch (Exception ex)
         {
-            // The connection may be broken: the next group opens another.
+            // Nothing of the next group went out: each of its senders treats this as a failed try, as do those of a marked
+            // group whose ends were not written (the connection broke between the rounds). The connection may be broken
+            // (and its open transaction rolls back as it closes): the next round opens another.
+            foreach (var request in marked is null ? next : [.. marked, .. next])
+            {
+                request.Done.TrySetException(ex);
+            }
+
             await DisposeAsync();
-            throw;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A request is matched by its claim (id and lease), not by id alone: a delivery whose lease ran out may be in the group
+    /// twice, from the sender that lost it and from the one that claimed it again, and only the latter may send.
+    /// </summary>
+    private static async Task<List<Request>> StillOursAsync(NpgsqlDataReader reader, IReadOnlyList<Request> group)
+    {
+        var ours = new HashSet<(Guid Id, DateTimeOffset LeasedUntil)>();
+        while (await reader.ReadAsync())
+        {
+            ours.Add((reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
+        }
+
+        var handedOver = new List<Request>(group.Count);
+        foreach (var request in group)
+        {
+            if (ours.Contains((request.Delivery.Id, request.Delivery.LeasedUntil)))
+            {
+                handedOver.Add(request);
+            }
+            else
+            {
+                request.Done.TrySetResult(false);
+            }
+        }
+
+        return handedOver;
+    }
+
+    private static void WriteEnds(List<Request> handedOver)
+    {
+        foreach (var request in handedOver)
+        {
+            try
+            {
+                request.WriteEnd();
+            }
+            catch (Exception ex)
+            {
+                request.EndFailure = ex;
+            }
+        }
+    }
+
+    private static void Complete(List<Request> handedOver, Exception? commitFailure)
+    {
+        foreach (var request in handedOver)
+        {
+            if ((request.EndFailure ?? commitFailure) is { } ex)
+            {
+                request.Done.TrySetException(ex);
+            }
+            else
+            {
+                request.Done.TrySetResult(true);
+            }
         }
     }
 
@@ -120,78 +245,14 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
         RETURNING d.id, d.leased_until
         """;
 
-    private async Task HandOverTogetherAsync(IReadOnlyList<Request> group, NpgsqlConnection connection)
+    private NpgsqlBatchCommand MarkCommand(IReadOnlyList<Request> group)
     {
-        await using var transaction = await connection.BeginTransactionAsync();
-        // A request is matched by its claim (id and lease), not by id alone: a delivery whose lease ran out may be in the
-        // group twice, from the sender that lost it and from the one that claimed it again, and only the latter may send.
-        var ours = new HashSet<(Guid Id, DateTimeOffset LeasedUntil)>();
-        await using (var command = new NpgsqlCommand(MarkSql, connection, transaction))
-        {
-            command.Parameters.AddWithValue("now", clock.GetUtcNow());
-            command.Parameters.AddWithValue("ids", group.Select(r => r.Delivery.Id).ToArray());
-            command.Parameters.AddWithValue("createdAts", group.Select(r => r.Delivery.CreatedAt).ToArray());
-            command.Parameters.AddWithValue("leasedUntils", group.Select(r => r.Delivery.LeasedUntil).ToArray());
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                ours.Add((reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
-            }
-        }
-
-        var handedOver = new List<Request>(group.Count);
-        foreach (var request in group)
-        {
-            if (ours.Contains((request.Delivery.Id, request.Delivery.LeasedUntil)))
-            {
-                handedOver.Add(request);
-            }
-            else
-            {
-                request.Done.TrySetResult(false);
-            }
-        }
-
-        if (handedOver.Count == 0)
-        {
-            return;
-        }
-
-        // Npgsql has written the COMMIT when this returns (only its answer is awaited): the ends follow at once.
-        var committing = transaction.CommitAsync();
-        foreach (var request in handedOver)
-        {
-            try
-            {
-                request.WriteEnd();
-            }
-            catch (Exception ex)
-            {
-                request.EndFailure = ex;
-            }
-        }
-
-        Exception? commitFailure = null;
-        try
-        {
-            await committing;
-        }
-        catch (Exception ex)
-        {
-            commitFailure = ex;
-        }
-
-        foreach (var request in handedOver)
-        {
-            if ((request.EndFailure ?? commitFailure) is { } ex)
-            {
-                request.Done.TrySetException(ex);
-            }
-            else
-            {
-                request.Done.TrySetResult(true);
-            }
-        }
+        var command = new NpgsqlBatchCommand(MarkSql);
+        command.Parameters.AddWithValue("now", clock.GetUtcNow());
+        command.Parameters.AddWithValue("ids", group.Select(r => r.Delivery.Id).ToArray());
+        command.Parameters.AddWithValue("createdAts", group.Select(r => r.Delivery.CreatedAt).ToArray());
+        command.Parameters.AddWithValue("leasedUntils", group.Select(r => r.Delivery.LeasedUntil).ToArray());
+        return command;
     }
 
     /// <summary>A message waiting for its hand-over; <see cref="Done"/> says whether its end was written.</summary>
