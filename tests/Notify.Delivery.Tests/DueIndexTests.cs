@@ -52,7 +52,9 @@ public sealed class DueIndexTests(Infrastructure infrastructure) : IAsyncLifetim
             ["messageIds"] = new[] { "<m@x>" }, ["sentAts"] = new[] { DateTimeOffset.UtcNow }, ["attempts"] = new[] { 1 },
             ["providerIds"] = new Guid?[] { null }, ["costs"] = new decimal?[] { null },
             ["notificationIds"] = new[] { Guid.CreateVersion7() }, ["notificationCreatedAts"] = new[] { DateTimeOffset.UtcNow },
-            ["tenantIds"] = new[] { Guid.CreateVersion7() },
+            ["tenantIds"] = new[] { Guid.CreateVersion7() }, ["channels"] = new[] { "email" }, ["eventIds"] = new[] { Guid.CreateVersion7() },
+            ["details"] = new[] { "<m@x>" }, ["outboxIds"] = new[] { Guid.CreateVersion7() }, ["outboxTypes"] = new[] { "webhook.event" },
+            ["payloads"] = new[] { "{}" }, ["traceParents"] = new string?[] { null }, ["traceStates"] = new string?[] { null },
         });
 
         var dueIndexes = await DueIndexPartitionsAsync();

@@ -180,8 +180,10 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
     /// </summary>
     internal static readonly string MarkSentSql = $"""
         WITH input AS (
-            SELECT * FROM unnest(@ids, @createdAts, @messageIds, @sentAts, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts, @tenantIds)
-                AS t(id, created_at, message_id, sent_at, attempts, provider_id, cost, notification_id, notification_created_at, tenant_id)),
+            SELECT * FROM unnest(@ids, @createdAts, @messageIds, @sentAts, @attempts, @providerIds, @costs, @notificationIds, @notificationCreatedAts,
+                    @tenantIds, @channels, @eventIds, @details, @outboxIds, @outboxTypes, @payloads, @traceParents, @traceStates)
+                AS t(id, created_at, message_id, sent_at, attempts, provider_id, cost, notification_id, notification_created_at,
+                    tenant_id, channel, event_id, detail, outbox_id, outbox_type, payload, trace_parent, trace_state)),
         sent AS (
             UPDATE delivery.deliveries d SET status = '{DeliveryStatus.Sent}', provider_message_id = i.message_id, attempts = i.attempts,
                 leased_until = NULL, last_error = NULL, updated_at = i.sent_at, provider_id = i.provider_id, cost = i.cost
@@ -191,16 +193,25 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             UPDATE delivery.notifications n SET status = '{NotificationStatus.Sent}', updated_at = @now
             FROM input i JOIN sent s ON s.id = i.id
             WHERE n.id = i.notification_id AND n.created_at = i.notification_created_at AND n.tenant_id = i.tenant_id
-              AND {NotificationStatus.RankSql} < {NotificationStatus.Rank(NotificationStatus.Sent)})
+              AND {NotificationStatus.RankSql} < {NotificationStatus.Rank(NotificationStatus.Sent)}),
+        timeline AS (
+            INSERT INTO delivery.notification_events (id, created_at, tenant_id, notification_id, delivery_id, channel, type, detail)
+            SELECT i.event_id, i.sent_at, i.tenant_id, i.notification_id, i.id, i.channel, '{TimelineEvents.Sent}', i.detail
+            FROM input i JOIN sent s ON s.id = i.id),
+        outbox AS (
+            INSERT INTO delivery.{OutboxExtensions.OutboxTable} (id, type, tenant_id, occurred_at, payload, trace_parent, trace_state)
+            SELECT i.outbox_id, i.outbox_type, i.tenant_id, i.sent_at, i.payload::jsonb, i.trace_parent, i.trace_state
+            FROM input i JOIN sent s ON s.id = i.id)
         SELECT id FROM sent
         """;
 
     /// <summary>
-    /// Records the "sent" outcome of messages their servers or providers took, in one transaction: each delivery still
-    /// queued moves to sent, at the time its server took it, with its message id (and provider and cost) and gets a
-    /// <c>sent</c> timeline row at that time (COPY), its notification moves to sent (only forward). A sender may record a
-    /// whole batch after sending it: every message was handed over first, so a crash before this commit leaves
-    /// deliveries the next claim records sent, not sends again. The number of deliveries that moved.
+    /// Records the "sent" outcome of messages their servers or providers took, in one statement (one round trip, its own
+    /// transaction): each delivery still queued moves to sent, at the time its server took it, with its message id (and
+    /// provider and cost) and gets a <c>sent</c> timeline row at that time and its outbox event; its notification moves to
+    /// sent (only forward). A sender may record a whole batch after sending it: every message was handed over first, so a
+    /// crash before this commit leaves deliveries the next claim records sent, not sends again. The number of deliveries
+    /// that moved.
     /// </summary>
     public async Task<int> MarkSentManyAsync(IReadOnlyList<SentMessage> sent, CancellationToken ct)
     {
@@ -209,45 +220,40 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             return 0;
         }
 
-        var now = clock.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        // Built for every message; the statement keeps the rows of the deliveries that moved.
+        var events = sent.Select(m => NotificationStore.NewEventOf(m.Notification, TimelineEvents.Sent,
+            m.Detail is null ? m.ProviderMessageId : $"{m.ProviderMessageId} {m.Detail}", clock, m.Delivery.Channel, m.Delivery.Id, m.SentAt)).ToList();
+        var outbox = events.Select((e, i) => StatusEvents.OutboxMessagesFor(e, NotificationFacts.Of(sent[i].Notification)).Single()).ToList();
+        await using var command = dataSource.CreateCommand(MarkSentSql);
+        command.Parameters.AddWithValue("ids", sent.Select(m => m.Delivery.Id).ToArray());
+        command.Parameters.AddWithValue("createdAts", sent.Select(m => m.Delivery.CreatedAt).ToArray());
+        command.Parameters.AddWithValue("messageIds", sent.Select(m => m.ProviderMessageId).ToArray());
+        command.Parameters.AddWithValue("sentAts", sent.Select(m => m.SentAt).ToArray());
+        command.Parameters.AddWithValue("attempts", sent.Select(m => m.Delivery.Attempts).ToArray());
+        command.Parameters.Add(new NpgsqlParameter<Guid?[]>("providerIds", sent.Select(m => m.SentBy?.Id).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<decimal?[]>("costs", sent.Select(m => m.SentBy?.Cost).ToArray()));
+        command.Parameters.AddWithValue("notificationIds", sent.Select(m => m.Notification.Id).ToArray());
+        command.Parameters.AddWithValue("notificationCreatedAts", sent.Select(m => m.Notification.CreatedAt).ToArray());
+        command.Parameters.AddWithValue("tenantIds", sent.Select(m => m.Notification.TenantId).ToArray());
+        command.Parameters.AddWithValue("channels", sent.Select(m => m.Delivery.Channel).ToArray());
+        command.Parameters.AddWithValue("eventIds", events.Select(e => e.Id).ToArray());
+        command.Parameters.AddWithValue("details", events.Select(e => e.Detail).ToArray());
+        command.Parameters.AddWithValue("outboxIds", outbox.Select(o => o.Id).ToArray());
+        command.Parameters.AddWithValue("outboxTypes", outbox.Select(o => o.Type).ToArray());
+        command.Parameters.AddWithValue("payloads", outbox.Select(o => o.Payload).ToArray());
+        command.Parameters.Add(new NpgsqlParameter<string?[]>("traceParents", outbox.Select(o => o.TraceParent).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string?[]>("traceStates", outbox.Select(o => o.TraceState).ToArray()));
+        command.Parameters.AddWithValue("now", clock.GetUtcNow());
         var moved = new HashSet<Guid>();
-        await using (var command = new NpgsqlCommand(MarkSentSql, connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            command.Parameters.AddWithValue("ids", sent.Select(m => m.Delivery.Id).ToArray());
-            command.Parameters.AddWithValue("createdAts", sent.Select(m => m.Delivery.CreatedAt).ToArray());
-            command.Parameters.AddWithValue("messageIds", sent.Select(m => m.ProviderMessageId).ToArray());
-            command.Parameters.AddWithValue("sentAts", sent.Select(m => m.SentAt).ToArray());
-            command.Parameters.AddWithValue("attempts", sent.Select(m => m.Delivery.Attempts).ToArray());
-            command.Parameters.Add(new NpgsqlParameter<Guid?[]>("providerIds", sent.Select(m => m.SentBy?.Id).ToArray()));
-            command.Parameters.Add(new NpgsqlParameter<decimal?[]>("costs", sent.Select(m => m.SentBy?.Cost).ToArray()));
-            command.Parameters.AddWithValue("notificationIds", sent.Select(m => m.Notification.Id).ToArray());
-            command.Parameters.AddWithValue("notificationCreatedAts", sent.Select(m => m.Notification.CreatedAt).ToArray());
-            command.Parameters.AddWithValue("tenantIds", sent.Select(m => m.Notification.TenantId).ToArray());
-            command.Parameters.AddWithValue("now", now);
-            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 moved.Add(reader.GetGuid(0));
             }
         }
 
-        var movedMessages = sent.Where(m => moved.Contains(m.Delivery.Id)).ToList();
-        var events = new List<NotificationEvent>();
-        var outbox = new List<OutboxMessage>();
-        foreach (var message in movedMessages)
-        {
-            var detail = message.Detail is null ? message.ProviderMessageId : $"{message.ProviderMessageId} {message.Detail}";
-            var e = NotificationStore.NewEventOf(message.Notification, TimelineEvents.Sent, detail, clock, message.Delivery.Channel, message.Delivery.Id, message.SentAt);
-            events.Add(e);
-            outbox.AddRange(StatusEvents.OutboxMessagesFor(e, NotificationFacts.Of(message.Notification)));
-        }
-
-        await BulkCopy.Events.CopyAsync(connection, events, ct);
-        await BulkCopy.Outbox.CopyAsync(connection, outbox, ct);
-        await transaction.CommitAsync(ct);
-        foreach (var message in movedMessages)
+        foreach (var message in sent.Where(m => moved.Contains(m.Delivery.Id)))
         {
             DeliveryTelemetry.RecordSent(message.Delivery.Channel, message.Notification.CreatedAt, message.SentAt);
         }
