@@ -186,12 +186,41 @@ public sealed class EmailSenderTests(Infrastructure infrastructure) : IAsyncLife
         var currentRequest = new HandoverGroup.Request(current, () => endsWritten.Add("current"));
 
         await new HandoverGroup(_host.Services.GetRequiredService<NpgsqlDataSource>(), TimeProvider.System)
-            .HandOverTogetherAsync([lostRequest, currentRequest]);
+            .HandOverInTurnAsync([lostRequest, currentRequest]);
 
         Assert.False(await lostRequest.Done.Task);
         Assert.True(await currentRequest.Done.Task);
         Assert.Equal(["current"], endsWritten);
         Assert.NotNull((await DeliveryAsync(delivery)).HandedOverAt);
+    }
+
+    [Fact]
+    public async Task A_group_committed_in_one_batch_with_the_next_groups_mark_is_handed_over_before_the_next_and_both_are_kept()
+    {
+        var (_, first) = await QueuedEmailAsync();
+        var (_, second) = await QueuedEmailAsync();
+        await using var scope = _host.Services.CreateAsyncScope();
+        var claimed = await scope.ServiceProvider.GetRequiredService<SendingStore>().ClaimAsync(Channels.Email, 10, TimeSpan.FromMinutes(2), default);
+        var dataSource = _host.Services.GetRequiredService<NpgsqlDataSource>();
+        var endsWritten = new List<string>();
+        object? firstMarkWhenSecondEnds = null;
+        var firstRequest = new HandoverGroup.Request(claimed.Single(d => d.Id == first.Id), () => endsWritten.Add("first"));
+        var secondRequest = new HandoverGroup.Request(claimed.Single(d => d.Id == second.Id), () =>
+        {
+            endsWritten.Add("second");
+            // On another connection, synchronously (this runs between two writes): the first group's COMMIT went through.
+            using var command = dataSource.CreateCommand($"SELECT handed_over_at FROM delivery.deliveries WHERE id = '{first.Id}'");
+            firstMarkWhenSecondEnds = command.ExecuteScalar();
+        });
+
+        // The first group's COMMIT goes in one batch with the BEGIN and mark of the second; the second commits alone.
+        await new HandoverGroup(dataSource, TimeProvider.System).HandOverInTurnAsync([firstRequest], [secondRequest]);
+
+        Assert.True(await firstRequest.Done.Task);
+        Assert.True(await secondRequest.Done.Task);
+        Assert.Equal(["first", "second"], endsWritten);
+        Assert.IsType<DateTime>(firstMarkWhenSecondEnds);
+        Assert.NotNull((await DeliveryAsync(second)).HandedOverAt);
     }
 
     [Fact]

@@ -75,10 +75,18 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
         }
     }
 
-    /// <summary>One group's whole hand-over (marked, then committed with its ends written); for tests, with a group of their choosing.</summary>
-    internal async Task HandOverTogetherAsync(IReadOnlyList<Request> group)
+    /// <summary>
+    /// Hands the groups over one after another as the runner does (each group's COMMIT in one batch with the next group's
+    /// mark), the last committed alone; for tests, with groups of their choosing.
+    /// </summary>
+    internal async Task HandOverInTurnAsync(params IReadOnlyList<Request>[] groups)
     {
-        var marked = await CommitAndMarkAsync(null, group);
+        List<Request>? marked = null;
+        foreach (var group in groups)
+        {
+            marked = await CommitAndMarkAsync(marked, group);
+        }
+
         await CommitAndMarkAsync(marked, []);
     }
 
