@@ -93,9 +93,9 @@ internal sealed class HandoverGroup(NpgsqlDataSource dataSource, TimeProvider cl
     /// <summary>
     /// One round trip: commits <paramref name="marked"/> (their ends written right after the COMMIT went out) and marks
     /// <paramref name="next"/> in a new transaction; the requests of <paramref name="next"/> that are still theirs to send,
-    /// to be committed by the next call (null when there was nothing to mark). A failure fails both groups' requests: of
-    /// <paramref name="marked"/>, those whose end may be out with it, as the single hand-over would; of
-    /// <paramref name="next"/>, before any end went out (a failed try for each sender).
+    /// to be committed by the next call (null when there was nothing to mark). A failed COMMIT, or a connection lost without
+    /// its answer, fails the requests of <paramref name="marked"/>, whose ends may be out, as the single hand-over would;
+    /// any failure fails those of <paramref name="next"/>, before any of their ends went out (a failed try for each sender).
     /// </summary>
     private async Task<List<Request>?> CommitAndMarkAsync(List<Request>? marked, IReadOnlyList<Request> next)
     {
