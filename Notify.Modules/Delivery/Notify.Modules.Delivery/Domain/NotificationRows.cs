@@ -16,11 +16,16 @@ internal static class NotificationRows
         "status", "scheduled_for", "release_at", "idempotency_key", "updated_at",
     ];
 
-    /// <summary>The columns <see cref="Read"/> expects, in its order, of the table aliased <paramref name="alias"/>; with the payload (inline recipient and data) last.</summary>
-    public static string Columns(string alias, bool withPayload) =>
-        string.Join(", ", (withPayload ? [.. Names, "inline_recipient", "data"] : Names).Select(c => $"{alias}.{c}"));
+    /// <summary>The columns <see cref="Read"/> expects without the payload, in its order, of the table aliased <c>n</c>.</summary>
+    public static readonly string Columns = string.Join(", ", Names.Select(c => $"n.{c}"));
 
-    /// <summary>The notification of the reader's current row, selected with <see cref="Columns"/>.</summary>
+    /// <summary>As <see cref="Columns"/>, with the payload (inline recipient and data) last.</summary>
+    public static readonly string ColumnsWithPayload = $"{Columns}, n.inline_recipient, n.data";
+
+    /// <summary>
+    /// The notification of the reader's current row, selected with <see cref="Columns"/> (or, <paramref name="withPayload"/>,
+    /// <see cref="ColumnsWithPayload"/>).
+    /// </summary>
     public static Notification Read(NpgsqlDataReader reader, bool withPayload) => new()
     {
         Id = reader.GetGuid(0), CreatedAt = reader.GetFieldValue<DateTimeOffset>(1), TenantId = reader.GetGuid(2),

@@ -225,6 +225,15 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         return updated == 1;
     }
 
+    private static readonly string StartProcessingSql = $"""
+        UPDATE delivery.notifications n SET status = @processing, release_at = NULL, updated_at = @now
+        FROM unnest(@ids, @createdAts, @tenantIds) AS r(id, created_at, tenant_id)
+        WHERE n.id = r.id AND n.created_at = r.created_at AND n.tenant_id = r.tenant_id
+          AND {NotificationStatus.RankSql} < @rank
+          AND NOT (n.status = '{NotificationStatus.Scheduled}' AND coalesce(n.scheduled_for > @now, false))
+        RETURNING {NotificationRows.ColumnsWithPayload}
+        """;
+
     /// <summary>
     /// Moves the requested notifications to <c>processing</c> in one statement, except those already there or beyond
     /// (statuses only move forward) and scheduled ones whose time has not come; the ones that moved, as stored, by id.
@@ -235,14 +244,7 @@ internal sealed class NotificationStore(DeliveryDbContext db, TimeProvider clock
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = new NpgsqlCommand($"""
-                UPDATE delivery.notifications n SET status = @processing, release_at = NULL, updated_at = @now
-                FROM unnest(@ids, @createdAts, @tenantIds) AS r(id, created_at, tenant_id)
-                WHERE n.id = r.id AND n.created_at = r.created_at AND n.tenant_id = r.tenant_id
-                  AND {NotificationStatus.RankSql} < @rank
-                  AND NOT (n.status = '{NotificationStatus.Scheduled}' AND coalesce(n.scheduled_for > @now, false))
-                RETURNING {NotificationRows.Columns("n", withPayload: true)}
-                """, (NpgsqlConnection)db.Database.GetDbConnection());
+            await using var command = new NpgsqlCommand(StartProcessingSql, (NpgsqlConnection)db.Database.GetDbConnection());
             command.Parameters.AddWithValue("processing", NotificationStatus.Processing);
             command.Parameters.AddWithValue("now", clock.GetUtcNow());
             command.Parameters.AddWithValue("ids", requested.Select(r => r.NotificationId).ToArray());

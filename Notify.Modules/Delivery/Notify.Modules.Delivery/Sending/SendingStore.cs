@@ -360,6 +360,11 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
             """, ct);
     }
 
+    private static readonly string NotificationsOfSql = $"""
+        SELECT {NotificationRows.Columns}
+        FROM delivery.notifications n WHERE n.id = ANY(@ids) AND n.created_at = ANY(@createdAts)
+        """;
+
     /// <summary>
     /// The notifications a claimed batch belongs to (their recipient and category shape the messages), by id, read in one
     /// query for the whole batch, without their data and inline recipient; the sender passes each to the outcome methods
@@ -377,10 +382,7 @@ internal sealed class SendingStore(NpgsqlDataSource dataSource, DeliveryDbContex
         // without the payload (data) and the inline recipient, which building and recording a message never needs.
         var ids = deliveries.Select(d => d.NotificationId).Distinct().ToArray();
         var createdAts = ids.Select(id => UuidV7.CreatedAt(id)).OfType<DateTimeOffset>().Distinct().ToArray();
-        await using var command = dataSource.CreateCommand($"""
-            SELECT {NotificationRows.Columns("n", withPayload: false)}
-            FROM delivery.notifications n WHERE n.id = ANY(@ids) AND n.created_at = ANY(@createdAts)
-            """);
+        await using var command = dataSource.CreateCommand(NotificationsOfSql);
         command.Parameters.AddWithValue("ids", ids);
         command.Parameters.AddWithValue("createdAts", createdAts);
         await using (var reader = await command.ExecuteReaderAsync(ct))
